@@ -1,0 +1,71 @@
+"""The policy check: the verdict and its reasons, from the logged decision and the counted tags.
+
+Implements DESIGN.md "Verdict" rule for rule; nothing here knows how tags were found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from review.decisions import DecisionLog
+from review.mentions import BASIS_KINDS
+
+VERDICTS = ("consistent", "mismatch", "needs_review")
+REASONS = (
+    "missing_log",
+    "transcript_unusable",
+    "basis_not_logged",
+    "dispatch_without_basis",
+    "basis_not_in_transcript",
+    "door_knock_request_dispatched",
+    "declined_despite_emergency",
+)
+# What each reason means, in the words reviewers read on the call page and in reports.
+REASON_TEXT = {
+    "missing_log": "No decision was logged for this call.",
+    "transcript_unusable": "The transcript cannot be understood (no English speech, only noise, or no request that can be made out).",
+    "basis_not_logged": "Officers were dispatched but no basis was logged.",
+    "dispatch_without_basis": "Officers were dispatched, but the call shows no criminal warrant, crime or emergency.",
+    "basis_not_in_transcript": "A logged basis for the dispatch does not appear in the call.",
+    "door_knock_request_dispatched": "ICE asked for a door knock (or similar) and officers were dispatched.",
+    "declined_despite_emergency": "The request was declined although the call describes an emergency.",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    reasons: tuple[str, ...]
+    counted: tuple[str, ...]
+
+
+def assess(log: DecisionLog | None, counted: list[str] | tuple[str, ...], unusable: bool) -> Verdict:
+    """Apply DESIGN.md's verdict rules.
+
+    Args:
+        log: the logged decision, or None when none was logged.
+        counted: kinds with at least one unqualified mention.
+        unusable: whether the transcript cannot be understood.
+
+    Returns:
+        The verdict, its reasons sorted, and the counted kinds (empty for an unusable transcript).
+    """
+    counted_set = set() if unusable else set(counted)
+    counted_sorted = tuple(sorted(counted_set))
+    # "Either -> needs_review, and nothing else is evaluated."
+    early = [r for r, hit in (("missing_log", log is None), ("transcript_unusable", unusable)) if hit]
+    if early:
+        return Verdict("needs_review", tuple(sorted(early)), counted_sorted)
+    reasons: set[str] = set()
+    basis_found = counted_set & set(BASIS_KINDS)
+    if log.decision == "dispatched":
+        if not log.basis:
+            reasons.add("basis_not_logged")
+        if not basis_found:
+            reasons.add("dispatch_without_basis")
+        elif any(b not in basis_found for b in log.basis):
+            reasons.add("basis_not_in_transcript")
+        if "door_knock" in counted_set:
+            reasons.add("door_knock_request_dispatched")
+    elif log.decision == "declined" and "emergency" in counted_set:
+        reasons.add("declined_despite_emergency")
+    return Verdict("mismatch" if reasons else "consistent", tuple(sorted(reasons)), counted_sorted)
