@@ -1,0 +1,59 @@
+"""Where a run writes: the database URL and the data folder (archive, quarantine, working files)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StorageSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLREVIEW_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("callreview-data"),
+        description="Folder for the archive, quarantine and working files; the default SQLite file lives here too.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite at DATA_DIR/callreview.db.",
+    )
+    max_file_bytes: int = Field(
+        default=1 << 30,
+        ge=1,
+        description="Recordings larger than this are quarantined without being read in full (default 1 GiB).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        # Plain postgres:// URLs are common in ops tooling; SQLAlchemy wants an explicit driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
+        if "://" not in value:
+            raise ValueError(f"CALLREVIEW_DATABASE_URL must be a URL like sqlite:///path.db, got {value!r}")
+        return value
+
+    @property
+    def url(self) -> str:
+        """The database URL in force."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'callreview.db').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+
+@lru_cache(maxsize=1)
+def get_storage_settings() -> StorageSettings:
+    """Settings from the environment, read once when first needed (never at import)."""
+    return StorageSettings()
