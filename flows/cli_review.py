@@ -1,0 +1,92 @@
+"""`callreview assess` and `callreview eval`: tagging and the policy check without a database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from flows.output import JsonOption, emit_json, emit_table, fail
+
+RulesOption = typer.Option(None, "--rules", help="Rules file to use (default: CALLREVIEW_RULES or the packaged rules).")
+
+
+def _rules(path: Path | None):
+    from review.errors import InvalidRules
+    from review.rules import load_rules
+    from review.settings import ReviewSettings
+
+    try:
+        return load_rules(path or ReviewSettings().rules)
+    except InvalidRules as exc:
+        raise fail(str(exc)) from None
+
+
+def assess(log: Path = typer.Option(None, "--log", help="Decision log sidecar (JSON)."),
+           transcript: Path = typer.Option(None, "--transcript", help="Transcript (.transcript.json or .vtt)."),
+           case: Path = typer.Option(None, "--case", help="An eval case file (uses its log and transcript only)."),
+           rules: Path = RulesOption, json_out: bool = JsonOption) -> None:
+    """Tag one call and check it against its logged decision; no database is touched.
+
+    Example: callreview assess --case ../shared/eval/dev/DV-001.json --json
+    """
+    from review.assessment import assess_call, assess_case_file, assessment_to_json
+    from review.decisions import read_decision_log
+    from review.errors import ReviewError
+    from transcribe.errors import TranscribeError
+    from transcribe.imports import read_transcript
+
+    if (case is None) == (transcript is None):
+        raise fail("give either --case FILE, or --transcript FILE (with --log FILE when a decision was logged)", 2)
+    if case is not None and log is not None:
+        raise fail("--log goes with --transcript, not with --case", 2)
+    loaded_rules = _rules(rules)
+    for path in (p for p in (case, log, transcript) if p is not None):
+        if not path.is_file():
+            raise fail(f"{path}: file does not exist")
+    try:
+        if case is not None:
+            result = assess_case_file(case, loaded_rules)
+        else:
+            t = read_transcript(transcript)
+            result = assess_call(read_decision_log(log) if log else None, list(t.segments), t.language,
+                                 loaded_rules)
+    except (ReviewError, TranscribeError) as exc:
+        raise fail(str(exc)) from None
+    out = assessment_to_json(result)
+    if json_out:
+        emit_json(out)
+        return
+    emit_table("verdict", ["verdict", "reasons", "counted", "rules version"],
+               [[out["verdict"], ", ".join(out["reasons"]), ", ".join(out["counted"]), result.rules_version]])
+    emit_table("tags", ["kind", "qualifier", "seg", "speaker", "start", "text", "rule"],
+               [[t["kind"], t["qualifier"] or "", t["segment"], t["speaker"], f"{t['start']:.1f}", t["text"],
+                 t["rule"]] for t in out["tags"]])
+
+
+def eval_cases(directory: Path = typer.Argument(..., help="Folder of case files (*.json)."),
+               rules: Path = RulesOption, json_out: bool = JsonOption) -> None:
+    """Score the tagger and the policy check on every case file in DIRECTORY.
+
+    Example: callreview eval ../shared/eval/dev
+    """
+    from review import evaluation
+    from review.errors import ReviewError
+
+    if not directory.is_dir():
+        raise fail(f"{directory}: folder does not exist")
+    paths = sorted(directory.glob("*.json"))
+    if not paths:
+        raise fail(f"{directory}: no case files (*.json)")
+    try:
+        report = evaluation.evaluate_cases(paths, _rules(rules))
+    except ReviewError as exc:
+        raise fail(str(exc)) from None
+    if json_out:
+        emit_json(report)
+        return
+    print(evaluation.format_report(report))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("assess")(assess)
+    app.command("eval")(eval_cases)

@@ -1,0 +1,22 @@
+"""Settings of the review layer: which rules file is in force."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReviewSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLREVIEW_", extra="ignore")
+
+    rules: Path | None = Field(
+        default=None,
+        description="Path of a rules file (YAML) to use instead of the packaged review/rules/default.yaml.",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_review_settings() -> ReviewSettings:
+    return ReviewSettings()
