@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from review.decisions import DecisionLog
 from review.mentions import Mention
@@ -37,10 +37,10 @@ def mention_to_row(m: Mention) -> TagRecord:
 
 def log_to_fields(log: DecisionLog, source: str) -> LogFields:
     received = datetime.fromisoformat(log.received_at) if log.received_at else None
-    if received is not None and received.tzinfo is not None:
-        # Stored as naive UTC so SQLite and PostgreSQL compare dates the same way.
-        from datetime import timezone
-        received = received.astimezone(timezone.utc).replace(tzinfo=None)
+    if received is not None:
+        # Stored in UTC so SQLite and PostgreSQL compare dates the same way; a log without an offset is
+        # taken as UTC rather than guessed.
+        received = received.astimezone(timezone.utc) if received.tzinfo else received.replace(tzinfo=timezone.utc)
     return LogFields(decision=log.decision, basis=list(log.basis), received_at=received,
                      requesting_agency=log.requesting_agency, requester=log.requester,
                      commanding_officer=log.commanding_officer, notes=log.notes, source=source)

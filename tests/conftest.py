@@ -1,0 +1,61 @@
+"""Shared fixtures: real SQLite files on disk, real WAV files, the sample inbox."""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture
+def storage_settings(tmp_path):
+    from storage.db import dispose_engines
+    from storage.settings import StorageSettings
+
+    settings = StorageSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'data' / 't.db'}")
+    yield settings
+    dispose_engines()
+
+
+@pytest.fixture
+def session(storage_settings):
+    from storage.db import open_session
+
+    with open_session(storage_settings) as s:
+        yield s
+
+
+def write_tone_wav(path: Path, seconds: float = 1.0, rate: int = 8000, stereo: bool = True,
+                   freq: float = 440.0) -> Path:
+    """A tone on the left channel and silence on the right (8 kHz telephone-style by default)."""
+    frames = bytearray()
+    for i in range(int(seconds * rate)):
+        left = int(12000 * math.sin(2 * math.pi * freq * i / rate))
+        frames += struct.pack("<hh", left, 0) if stereo else struct.pack("<h", left)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2 if stereo else 1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+    return path
+
+
+@pytest.fixture
+def sample_inbox(tmp_path) -> Path:
+    """A copy of samples/ (recordings and sidecars), so tests never touch the repository's files."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for f in SAMPLES.iterdir():
+        if f.is_file() and f.suffix in (".wav", ".json"):
+            shutil.copy(f, inbox / f.name)
+    return inbox

@@ -1,0 +1,53 @@
+"""DESIGN.md "Verdict" as a table: every reason has a named row."""
+import pytest
+
+from review.decisions import DecisionLog
+from review.policy import REASON_TEXT, REASONS, assess
+
+
+def dispatched(*basis):
+    return DecisionLog(decision="dispatched", basis=tuple(basis))
+
+
+DECLINED = DecisionLog(decision="declined")
+
+CASES = [
+    # name, log, counted, unusable, verdict, reasons
+    ("missing_log", None, ["criminal_warrant"], False, "needs_review", ["missing_log"]),
+    ("transcript_unusable", dispatched("crime"), [], True, "needs_review", ["transcript_unusable"]),
+    ("missing_log_and_unusable", None, [], True, "needs_review", ["missing_log", "transcript_unusable"]),
+    ("basis_not_logged", dispatched(), ["criminal_warrant"], False, "mismatch", ["basis_not_logged"]),
+    ("basis_not_logged_and_no_basis", dispatched(), ["immigration_warrant"], False, "mismatch",
+     ["basis_not_logged", "dispatch_without_basis"]),
+    ("dispatch_without_basis", dispatched("criminal_warrant"), ["immigration_warrant"], False, "mismatch",
+     ["dispatch_without_basis"]),
+    ("basis_not_in_transcript", dispatched("emergency"), ["crime"], False, "mismatch", ["basis_not_in_transcript"]),
+    ("door_knock_request_dispatched", dispatched("criminal_warrant"), ["criminal_warrant", "door_knock"], False,
+     "mismatch", ["door_knock_request_dispatched"]),
+    ("door_knock_without_basis", dispatched("crime"), ["door_knock", "immigration_warrant"], False, "mismatch",
+     ["dispatch_without_basis", "door_knock_request_dispatched"]),
+    ("declined_despite_emergency", DECLINED, ["crime", "emergency"], False, "mismatch",
+     ["declined_despite_emergency"]),
+    ("consistent_dispatch", dispatched("crime", "emergency"), ["crime", "emergency", "immigration_warrant"], False,
+     "consistent", []),
+    ("declining_is_within_policy", DECLINED, ["door_knock", "immigration_warrant"], False, "consistent", []),
+    ("declining_a_crime_is_within_policy", DECLINED, ["crime", "criminal_warrant"], False, "consistent", []),
+    ("unusable_ignores_everything_else", dispatched(), ["door_knock"], True, "needs_review",
+     ["transcript_unusable"]),
+]
+
+
+@pytest.mark.parametrize("name,log,counted,unusable,verdict,reasons", CASES, ids=[c[0] for c in CASES])
+def test_verdict_rules(name, log, counted, unusable, verdict, reasons):
+    result = assess(log, counted, unusable)
+    assert (result.verdict, list(result.reasons)) == (verdict, reasons)
+
+
+def test_every_reason_has_a_named_case_and_plain_words():
+    covered = {r for case in CASES for r in case[5]}
+    assert covered == set(REASONS)
+    assert set(REASON_TEXT) == set(REASONS)
+
+
+def test_unusable_transcript_has_no_counted_tags():
+    assert assess(DECLINED, ["emergency"], True).counted == ()
