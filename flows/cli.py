@@ -142,16 +142,17 @@ def show(call_id: str, json_out: bool = JsonOption) -> None:
                  "; ".join(tags_by_seg.get(s["index"], []))] for s in segs])
 
 
-def _register_subcommands() -> None:
-    from flows import cli_review
+# Each area keeps its commands in its own module with a `register(app)` function.
+_COMMAND_MODULES = ("cli_review", "cli_transcribe", "cli_web", "cli_search", "cli_custody", "cli_batch")
 
-    cli_review.register(app)
-    try:
-        from flows import cli_transcribe
-    except ImportError:  # the transcription commands are optional until their module lands
-        return
-    if hasattr(cli_transcribe, "register"):
-        cli_transcribe.register(app)
+
+def _register_subcommands() -> None:
+    import importlib
+    import importlib.util
+
+    for name in _COMMAND_MODULES:
+        if importlib.util.find_spec(f"flows.{name}") is not None:
+            importlib.import_module(f"flows.{name}").register(app)
 
 
 _register_subcommands()

@@ -51,6 +51,12 @@ def write_tone_wav(path: Path, seconds: float = 1.0, rate: int = 8000, stereo: b
 
 
 @pytest.fixture
+def tone_wav():
+    """The `write_tone_wav` helper, as a fixture so test modules need not import conftest."""
+    return write_tone_wav
+
+
+@pytest.fixture
 def sample_inbox(tmp_path) -> Path:
     """A copy of samples/ (recordings and sidecars), so tests never touch the repository's files."""
     inbox = tmp_path / "inbox"
@@ -59,3 +65,23 @@ def sample_inbox(tmp_path) -> Path:
         if f.is_file() and f.suffix in (".wav", ".json"):
             shutil.copy(f, inbox / f.name)
     return inbox
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def random_whisper_checkpoint(tmp_path_factory) -> Path:
+    """A tiny openai-whisper checkpoint with random weights: real code path, no download, words are noise."""
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+
+    torch.manual_seed(0)
+    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=2, n_audio_layer=1,
+                           n_vocab=51864, n_text_ctx=448, n_text_state=64, n_text_head=2, n_text_layer=1)
+    model = Whisper(dims)
+    path = tmp_path_factory.mktemp("whisper") / "random-tiny.pt"
+    torch.save({"dims": dims.__dict__, "model_state_dict": model.state_dict()}, path)
+    return path

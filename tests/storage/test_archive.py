@@ -6,11 +6,10 @@ import pytest
 
 from storage.archive import archive_file, quarantine_file, sha256_file
 from storage.errors import FileTooLarge
-from tests.conftest import write_tone_wav
 
 
-def test_archive_copies_by_sha256_read_only_and_leaves_original(tmp_path):
-    src = write_tone_wav(tmp_path / "call one.wav")
+def test_archive_copies_by_sha256_read_only_and_leaves_original(tmp_path, tone_wav):
+    src = tone_wav(tmp_path / "call one.wav")
     before = src.read_bytes()
     archived = archive_file(src, tmp_path / "archive", max_bytes=10**9)
     assert archived.sha256 == hashlib.sha256(before).hexdigest()
@@ -21,8 +20,8 @@ def test_archive_copies_by_sha256_read_only_and_leaves_original(tmp_path):
     assert src.read_bytes() == before
 
 
-def test_same_bytes_archived_twice_is_one_file(tmp_path):
-    a = write_tone_wav(tmp_path / "a.wav")
+def test_same_bytes_archived_twice_is_one_file(tmp_path, tone_wav):
+    a = tone_wav(tmp_path / "a.wav")
     b = tmp_path / "b.wav"
     b.write_bytes(a.read_bytes())
     first = archive_file(a, tmp_path / "archive", max_bytes=10**9)

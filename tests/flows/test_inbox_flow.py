@@ -1,0 +1,125 @@
+"""The inbox flow end to end, through Prefect's test harness, on real files and SQLite on disk."""
+import shutil
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from storage.db import open_session
+from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Quarantine, ReviewItem,
+                            SegmentRecord, TagRecord, TranscriptRecord)
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+TABLES = (Call, DecisionLogRecord, TranscriptRecord, SegmentRecord, AssessmentRecord, TagRecord, ReviewItem,
+          Quarantine)
+
+
+def _counts(storage):
+    with open_session(storage) as s:
+        return {t.__name__: s.exec(select(func.count()).select_from(t)).one() for t in TABLES}
+
+
+def _queued_call_ids(storage):
+    with open_session(storage) as s:
+        rows = s.exec(select(Call.call_id).join(ReviewItem, ReviewItem.call_pk == Call.id)
+                      .where(ReviewItem.status == "open")).all()
+    return sorted(rows)
+
+
+def run_flow(inbox, storage, **kw):
+    from flows.inbox import process_inbox
+
+    return process_inbox(str(inbox), storage=storage, **kw)
+
+
+def test_samples_queue_exactly_the_mismatch_and_the_needs_review_call(sample_inbox, storage_settings):
+    summary = run_flow(sample_inbox, storage_settings)
+    assert (summary.processed, summary.skipped, summary.quarantined, summary.failed) == (3, 0, 0, 0)
+    assert summary.verdicts == {"consistent": 1, "mismatch": 1, "needs_review": 1}
+    assert _queued_call_ids(storage_settings) == ["CR-SAMPLE-002", "CR-SAMPLE-003"]
+    with open_session(storage_settings) as s:
+        call = s.exec(select(Call).where(Call.call_id == "CR-SAMPLE-002")).one()
+        assert (call.channels, call.sample_rate, call.status) == (2, 8000, "assessed")
+        assert 10 < call.duration < 30
+        assert (storage_settings.archive_dir / call.archive_path).is_file()
+
+
+def test_running_the_same_inbox_again_changes_nothing(sample_inbox, storage_settings):
+    run_flow(sample_inbox, storage_settings)
+    before = _counts(storage_settings)
+    summary = run_flow(sample_inbox, storage_settings)
+    assert (summary.processed, summary.skipped) == (0, 3)
+    assert _counts(storage_settings) == before
+
+
+def test_same_recording_dropped_twice_is_one_call(sample_inbox, storage_settings):
+    shutil.copy(sample_inbox / "CR-SAMPLE-001.wav", sample_inbox / "CR-SAMPLE-001-copy.wav")
+    summary = run_flow(sample_inbox, storage_settings)
+    assert summary.processed == 3 and summary.skipped == 1
+    assert _counts(storage_settings)["Call"] == 3
+
+
+def test_bad_files_are_quarantined_with_a_reason_and_the_batch_goes_on(sample_inbox, storage_settings):
+    (sample_inbox / "empty.wav").write_bytes(b"")
+    (sample_inbox / "notes.mp3").write_text("this is a text file, not an mp3\n" * 20)
+    summary = run_flow(sample_inbox, storage_settings)
+    assert summary.processed == 3 and summary.quarantined == 2
+    reasons = {c["file"]: c["reason"] for c in summary.calls if c["status"] == "quarantined"}
+    assert reasons["empty.wav"].startswith(str(sample_inbox / "empty.wav"))
+    assert "empty" in reasons["empty.wav"].lower()
+    assert reasons["notes.mp3"].startswith(str(sample_inbox / "notes.mp3"))
+    with open_session(storage_settings) as s:
+        stored = {q.original_name: q for q in s.exec(select(Quarantine))}
+    assert set(stored) == {"empty.wav", "notes.mp3"}
+    assert (storage_settings.quarantine_dir / "notes.mp3").read_text().startswith("this is a text file")
+    # A second run neither re-quarantines nor re-processes anything.
+    again = run_flow(sample_inbox, storage_settings)
+    assert (again.processed, again.quarantined, again.skipped) == (0, 0, 5)
+
+
+def test_a_bad_sidecar_quarantines_its_call_without_storing_it(sample_inbox, storage_settings):
+    (sample_inbox / "CR-SAMPLE-001.json").write_text('{"decision": "sent"}')
+    summary = run_flow(sample_inbox, storage_settings)
+    bad = next(c for c in summary.calls if c["file"] == "CR-SAMPLE-001.wav")
+    assert bad["status"] == "quarantined"
+    assert '"decision" must be dispatched or declined, got "sent"' in bad["reason"]
+    assert _counts(storage_settings)["Call"] == 2
+
+
+def test_a_run_that_stopped_after_intake_is_finished_by_the_next(sample_inbox, storage_settings):
+    from flows.stages import intake_recording
+
+    result = intake_recording(storage_settings, sample_inbox / "CR-SAMPLE-002.wav", sample_inbox / "CR-SAMPLE-002.json")
+    assert result.status == "new"
+    summary = run_flow(sample_inbox, storage_settings)
+    assert summary.processed == 3
+    assert _counts(storage_settings)["TranscriptRecord"] == 3
+    assert _queued_call_ids(storage_settings) == ["CR-SAMPLE-002", "CR-SAMPLE-003"]
+
+
+def test_every_stage_is_in_the_audit_log(sample_inbox, storage_settings):
+    from storage.audit import verify_audit_chain
+
+    run_flow(sample_inbox, storage_settings)
+    with open_session(storage_settings) as s:
+        actions = sorted(set(s.exec(select(AuditEvent.action)).all()))
+        assert verify_audit_chain(s) == []
+    assert actions == ["assess", "intake", "transcribe"]
+
+
+def test_recording_without_transcript_goes_through_whisper(tmp_path, storage_settings, samples_dir,
+                                                          random_whisper_checkpoint):
+    from transcribe.settings import WhisperSettings
+
+    inbox = tmp_path / "whisper-inbox"
+    inbox.mkdir()
+    for name in ("CR-SAMPLE-001.wav", "CR-SAMPLE-001.json"):
+        shutil.copy(samples_dir / name, inbox / name)
+    whisper = WhisperSettings(engine="openai-whisper", model=str(random_whisper_checkpoint))
+    summary = run_flow(inbox, storage_settings, whisper=whisper)
+    assert summary.processed == 1, summary.calls
+    with open_session(storage_settings) as s:
+        t = s.exec(select(TranscriptRecord)).one()
+        assert (t.engine, t.imported) == ("openai-whisper", False)
+        assert s.exec(select(AssessmentRecord)).one().verdict in ("consistent", "mismatch", "needs_review")
