@@ -9,12 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
 from storage.tables import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+
+
+def _stamp(at: datetime) -> str:
+    """The time as hashed: UTC, so a server in another time zone reads back the same string."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat()
 
 
 def _row_hash(prev_hash: str, at: str, actor: str, action: str, object_type: str, object_id: str,
@@ -33,7 +41,7 @@ def record_event(session: Session, *, actor: str, action: str, object_type: str,
     detail_json = json.dumps(detail or {}, sort_keys=True, default=str, ensure_ascii=False)
     row = AuditEvent(at=at, actor=actor, action=action, object_type=object_type, object_id=str(object_id),
                      outcome=outcome, detail_json=detail_json, prev_hash=prev,
-                     hash=_row_hash(prev, at.isoformat(), actor, action, object_type, str(object_id), outcome,
+                     hash=_row_hash(prev, _stamp(at), actor, action, object_type, str(object_id), outcome,
                                     detail_json))
     session.add(row)
     session.flush()
@@ -56,7 +64,7 @@ def verify_audit_chain(session: Session) -> list[ChainProblem]:
             problems.append(ChainProblem(row.id, f"rows {prev_id + 1}..{row.id - 1} are missing"))
         if row.prev_hash != prev:
             problems.append(ChainProblem(row.id, "does not link to the previous row (a row was deleted or edited)"))
-        expected = _row_hash(row.prev_hash, row.at.isoformat(), row.actor, row.action, row.object_type,
+        expected = _row_hash(row.prev_hash, _stamp(row.at), row.actor, row.action, row.object_type,
                              row.object_id, row.outcome, row.detail_json)
         if expected != row.hash:
             problems.append(ChainProblem(row.id, "content does not match its hash (the row was edited)"))

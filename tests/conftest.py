@@ -5,7 +5,9 @@ import math
 import os
 import shutil
 import struct
+import uuid
 import wave
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,14 +19,48 @@ SHARED = ROOT.parent / "shared"
 SAMPLES = ROOT / "samples"
 
 
-@pytest.fixture
-def storage_settings(tmp_path):
+POSTGRES_URL = os.environ.get("CALLREVIEW_TEST_POSTGRES_URL")
+
+
+@contextmanager
+def make_storage_settings(backend: str, tmp_path: Path):
+    """StorageSettings on a fresh database: an SQLite file in tmp_path, or a new PostgreSQL database."""
     from storage.db import dispose_engines
     from storage.settings import StorageSettings
 
-    settings = StorageSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'data' / 't.db'}")
-    yield settings
-    dispose_engines()
+    data_dir = tmp_path / "data"
+    if backend == "sqlite":
+        yield StorageSettings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 't.db'}")
+        dispose_engines()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("CALLREVIEW_TEST_POSTGRES_URL is not set (.ci/start-postgres prints one)")
+    import sqlalchemy
+
+    name = f"cr_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield StorageSettings(data_dir=data_dir, database_url=POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def storage_factory():
+    """`make_storage_settings`, for conftests that run their tests on both databases."""
+    return make_storage_settings
+
+
+@pytest.fixture
+def storage_settings(tmp_path):
+    """SQLite on disk (tests/storage and tests/flows run on PostgreSQL too: see their conftest)."""
+    with make_storage_settings("sqlite", tmp_path) as settings:
+        yield settings
 
 
 @pytest.fixture

@@ -8,3 +8,10 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage_settings(request, tmp_path, storage_factory):
+    """Flow tests run on SQLite and on PostgreSQL (skipped when no server is configured)."""
+    with storage_factory(request.param, tmp_path) as settings:
+        yield settings
