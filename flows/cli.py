@@ -37,8 +37,9 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
         raise fail(f"{inbox}: inbox folder does not exist")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.inbox import process_inbox, progress_hook
+    from flows.inbox import configured_flow, progress_hook
     from flows.inbox_files import scan_inbox
+    from flows.settings import BatchSettings
     from review.errors import ReviewError
 
     total = len(scan_inbox(inbox))
@@ -48,7 +49,7 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
         job = bar.add_task("calls", total=total)
         token = progress_hook.set(lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}"))
         try:
-            summary = process_inbox(str(inbox))
+            summary = configured_flow(BatchSettings())(str(inbox))
         except ReviewError as exc:
             raise fail(str(exc)) from None
         finally:

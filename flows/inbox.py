@@ -1,6 +1,8 @@
 """The inbox flow: for each recording, intake -> transcribe (or import) -> tag and assess -> queue.
 
-Each stage is a Prefect task with retries; a call that still fails keeps its error and the batch goes on.
+Each stage is a Prefect task with retries. The three tasks of a call are submitted as a chain, so calls run
+side by side up to the task runner's bound (`CALLREVIEW_WORKERS`, threads or Dask processes), while the
+stages of one call stay in order. A call that still fails keeps its error and the batch goes on.
 """
 from __future__ import annotations
 
@@ -13,19 +15,22 @@ from typing import Callable
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect import Flow, flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import stages  # noqa: E402
 from flows.inbox_files import scan_inbox  # noqa: E402
+from flows.settings import BatchSettings  # noqa: E402
 from review.rules import load_rules  # noqa: E402
 from review.settings import ReviewSettings  # noqa: E402
 from storage.settings import StorageSettings  # noqa: E402
 from transcribe.engine import get_engine  # noqa: E402
 from transcribe.settings import WhisperSettings  # noqa: E402
 
-# The CLI sets this to advance its progress bar; Prefect runs sync tasks in the caller's context.
+# The CLI sets this to advance its progress bar as calls finish.
 progress_hook: ContextVar[Callable[[str, str], None] | None] = ContextVar("progress_hook", default=None)
+_ACTIVE = ("new", "resumed")
 
 
 @dataclass
@@ -45,21 +50,28 @@ class BatchSummary:
 
 
 @task(name="intake", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def intake_task(storage: StorageSettings, recording: str, log_sidecar: str | None, refusal: str | None):
+def intake_task(storage: StorageSettings, recording: str, log_sidecar: str | None,
+                refusal: str | None) -> stages.IntakeResult:
     return stages.intake_recording(storage, Path(recording), Path(log_sidecar) if log_sidecar else None, refusal)
 
 
 @task(name="transcribe", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, call_pk: int, recording: str) -> int:
-    return stages.transcribe_call(storage, call_pk, Path(recording), lambda: get_engine(whisper))
+def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, intake: stages.IntakeResult,
+                    recording: str) -> int | None:
+    if intake.status not in _ACTIVE:
+        return None
+    return stages.transcribe_call(storage, intake.call_pk, Path(recording), lambda: get_engine(whisper))
 
 
 @task(name="assess", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def assess_task(storage: StorageSettings, review: ReviewSettings, call_pk: int):
-    return stages.assess_stored_call(storage, call_pk, load_rules(review.rules))
+def assess_task(storage: StorageSettings, review: ReviewSettings, intake: stages.IntakeResult,
+                transcript_pk: int | None) -> stages.AssessResult | None:
+    if intake.status not in _ACTIVE:
+        return None
+    return stages.assess_stored_call(storage, intake.call_pk, load_rules(review.rules))
 
 
-@flow(name="process-inbox", log_prints=False)
+@flow(name="process-inbox", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: WhisperSettings | None = None,
                   review: ReviewSettings | None = None) -> BatchSummary:
     """Process every recording in `inbox` that has not been processed before."""
@@ -69,32 +81,43 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     review = review or ReviewSettings()
     load_rules(review.rules)  # a broken rules file stops the batch before any call is touched
     summary = BatchSummary(inbox=str(inbox))
+    chains = []
+    for entry in scan_inbox(Path(inbox)):
+        log = str(entry.log_sidecar) if entry.log_sidecar else None
+        f_intake = intake_task.submit(storage, str(entry.recording), log, entry.refusal)
+        f_transcript = transcribe_task.submit(storage, whisper, f_intake, str(entry.recording))
+        f_assess = assess_task.submit(storage, review, f_intake, f_transcript)
+        chains.append((entry, f_intake, f_transcript, f_assess))
     verdicts: Counter[str] = Counter()
     hook = progress_hook.get()
-    for entry in scan_inbox(Path(inbox)):
+    for entry, f_intake, f_transcript, f_assess in chains:
         summary.seen += 1
-        outcome = intake_task(storage, str(entry.recording), str(entry.log_sidecar) if entry.log_sidecar else None,
-                              entry.refusal)
-        row = {"file": entry.recording.name, "call_id": outcome.call_id, "status": outcome.status,
-               "reason": outcome.reason}
-        if outcome.status in ("new", "resumed"):
-            try:
-                transcribe_task(storage, whisper, outcome.call_pk, str(entry.recording))
-                result = assess_task(storage, review, outcome.call_pk)
-            except Exception as exc:  # one bad call must not stop the batch
-                stages.mark_failed(storage, outcome.call_pk, f"{entry.recording}: {exc}")
-                logger.error("%s failed: %s", entry.recording.name, exc)
-                summary.failed += 1
-                row.update(status="failed", reason=str(exc))
-            else:
-                summary.processed += 1
-                verdicts[result.verdict] += 1
-                summary.queued += int(result.queued)
-                row.update(status="processed", verdict=result.verdict, reasons=list(result.reasons))
-        elif outcome.status == "skipped":
-            summary.skipped += 1
+        row = {"file": entry.recording.name, "call_id": None, "status": "failed", "reason": None}
+        outcome = f_intake.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            summary.failed += 1
+            row["reason"] = f"{entry.recording}: intake failed: {outcome}"
         else:
-            summary.quarantined += 1
+            row.update(call_id=outcome.call_id, status=outcome.status, reason=outcome.reason)
+            if outcome.status in _ACTIVE:
+                error = next((r for r in (f_transcript.result(raise_on_failure=False),
+                                          f_assess.result(raise_on_failure=False)) if isinstance(r, BaseException)),
+                             None)
+                if error is not None:  # one bad call must not stop the batch
+                    stages.mark_failed(storage, outcome.call_pk, f"{entry.recording}: {error}")
+                    logger.error("%s failed: %s", entry.recording.name, error)
+                    summary.failed += 1
+                    row.update(status="failed", reason=str(error))
+                else:
+                    result = f_assess.result()
+                    summary.processed += 1
+                    verdicts[result.verdict] += 1
+                    summary.queued += int(result.queued)
+                    row.update(status="processed", verdict=result.verdict, reasons=list(result.reasons))
+            elif outcome.status == "skipped":
+                summary.skipped += 1
+            else:
+                summary.quarantined += 1
         summary.calls.append(row)
         if hook:
             hook(entry.recording.name, row["status"])
@@ -102,3 +125,17 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)
     return summary
+
+
+def configured_flow(batch: BatchSettings, base: Flow = process_inbox) -> Flow:
+    """`base` with the task runner the batch settings ask for: threads, a local Dask cluster, or a remote one."""
+    if batch.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        if batch.dask_address == "local":
+            runner = DaskTaskRunner(cluster_kwargs={"n_workers": batch.workers, "threads_per_worker": 1,
+                                                    "processes": True, "dashboard_address": None})
+        else:
+            runner = DaskTaskRunner(address=batch.dask_address)
+        return base.with_options(task_runner=runner)
+    return base.with_options(task_runner=ThreadPoolTaskRunner(max_workers=batch.workers))

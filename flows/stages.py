@@ -165,10 +165,15 @@ def assess_stored_call(storage: StorageSettings, call_pk: int, rules: Rules) -> 
         call = session.get(Call, call_pk)
         transcript = store.current_transcript(session, call_pk)
         existing = store.find_assessment(session, transcript.id, rules.version)
-        if existing is not None and existing.is_current:
+        if existing is not None:
+            # Same transcript, same rules: the answer is already stored (a rules file rolled back to an
+            # earlier version makes that assessment current again rather than adding a twin).
+            if not existing.is_current:
+                store.make_assessment_current(session, existing)
+            item, created = queue_assessment(session, existing)
             store.set_call_status(session, call, "assessed")
             session.commit()
-            return AssessResult(call.call_id, existing.verdict, tuple(json.loads(existing.reasons_json)), False)
+            return AssessResult(call.call_id, existing.verdict, tuple(json.loads(existing.reasons_json)), created)
         log_row = store.decision_log_for(session, call_pk)
         log: DecisionLog | None = row_to_log(log_row, call.call_id) if log_row else None
         segments = [row_to_segment(r) for r in store.segments_of(session, transcript.id)]
@@ -195,3 +200,9 @@ def mark_failed(storage: StorageSettings, call_pk: int, error: str) -> None:
         record_event(session, actor=ACTOR, action="stage_failed", object_type="call", object_id=call.call_id,
                      outcome="error", detail={"error": error})
         session.commit()
+
+
+def current_verdict(storage: StorageSettings, call_pk: int) -> str | None:
+    with open_session(storage) as session:
+        record = store.current_assessment(session, call_pk)
+        return record.verdict if record else None

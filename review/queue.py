@@ -4,6 +4,8 @@ DESIGN.md: "Every mismatch and needs_review becomes a review item, once, idempot
 """
 from __future__ import annotations
 
+import json
+
 from sqlmodel import Session
 
 from storage.queue import add_review_item, close_item, item_for_assessment, open_items_for_call
@@ -17,18 +19,29 @@ def needs_item(verdict: str) -> bool:
 
 
 def queue_assessment(session: Session, assessment: AssessmentRecord) -> tuple[ReviewItem | None, bool]:
-    """Open the review item an assessment calls for, unless it exists; return (item, created).
+    """Make the call's open review items match its current assessment; return (item, created).
 
-    Open items from the call's earlier assessments that no longer apply are closed with a reason, so a
-    re-check under new rules never leaves a stale item open nor duplicates a current one.
+    - an item already made for this assessment is returned as is;
+    - an open item from an earlier assessment with the same verdict and reasons carries over (a re-check
+      under new rules that finds the same problem keeps the reviewer's claim and history);
+    - any other open item no longer applies and is closed with the reason;
+    - a new item is opened only when the verdict calls for one and none carried over.
     """
     existing = item_for_assessment(session, assessment.id)
     if existing is not None:
         return existing, False
-    for stale in open_items_for_call(session, assessment.call_pk):
-        if stale.assessment_pk != assessment.id:
-            close_item(session, stale, f"superseded by assessment {assessment.id} "
-                                       f"(rules {assessment.rules_version}: {assessment.verdict})")
+    carried = None
+    for item in open_items_for_call(session, assessment.call_pk):
+        same = item.verdict == assessment.verdict and item.reasons_json == assessment.reasons_json
+        if same and carried is None and needs_item(assessment.verdict):
+            carried = item
+        else:
+            close_item(session, item, f"no longer applies: assessment {assessment.id} under rules "
+                                      f"{assessment.rules_version} is {assessment.verdict}"
+                                      + (f" ({', '.join(json.loads(assessment.reasons_json))})"
+                                         if assessment.reasons_json != "[]" else ""))
+    if carried is not None:
+        return carried, False
     if not needs_item(assessment.verdict):
         return None, False
     return add_review_item(session, assessment), True

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from storage.tables import (AssessmentRecord, Call, DecisionLogRecord, GapRecord, Quarantine, SegmentRecord,
@@ -133,6 +134,27 @@ def add_assessment(session: Session, *, call_pk: int, transcript_pk: int, rules_
         session.add(tag)
     session.flush()
     return record
+
+
+def make_assessment_current(session: Session, assessment: AssessmentRecord) -> None:
+    for old in session.exec(select(AssessmentRecord).where(AssessmentRecord.call_pk == assessment.call_pk,
+                                                           AssessmentRecord.is_current == True)):  # noqa: E712
+        old.is_current = False
+        session.add(old)
+    assessment.is_current = True
+    session.add(assessment)
+    session.flush()
+
+
+def calls_to_recheck(session: Session, since: datetime | None = None) -> list[int]:
+    """Primary keys of calls with a current transcript, received (or, unlogged, archived) on or after `since`."""
+    stmt = (select(Call.id).join(TranscriptRecord, TranscriptRecord.call_pk == Call.id)
+            .join(DecisionLogRecord, DecisionLogRecord.call_pk == Call.id, isouter=True)
+            .where(TranscriptRecord.is_current == True)  # noqa: E712
+            .order_by(Call.id))
+    if since is not None:
+        stmt = stmt.where(func.coalesce(DecisionLogRecord.received_at, Call.created_at) >= since)
+    return list(session.exec(stmt))
 
 
 def current_assessment(session: Session, call_pk: int) -> AssessmentRecord | None:

@@ -1,0 +1,28 @@
+"""Settings of the batch layer: parallelism, the Dask cluster, and the nightly schedule."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BatchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLREVIEW_", extra="ignore")
+
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Calls processed at once (Prefect thread pool, or local Dask worker processes). The Whisper "
+                    "model is loaded once per worker process.",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="Address of a Dask scheduler (tcp://host:8786) to run the per-call tasks on; "
+                    "'local' starts a local cluster of WORKERS processes. Unset: threads in this process.",
+    )
+    schedule: str = Field(
+        default="0 2 * * *",
+        description="Cron schedule of the deployment `callreview serve` starts (default nightly at 02:00).",
+    )
+    timezone: str = Field(default="UTC", description="Time zone the cron schedule is read in.")
+    inbox: Path = Field(default=Path("inbox"), description="Inbox folder the scheduled deployment processes.")
