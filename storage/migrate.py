@@ -1,0 +1,58 @@
+"""Schema migrations (Alembic), for SQLite and PostgreSQL alike.
+
+`upgrade(engine)` brings a database to the newest revision; `make_engine` calls it, so a new data folder
+or an empty PostgreSQL database is ready on first use and an old one is migrated in place. New table
+changes need a revision: `python -m storage.migrate revision "what changed"` autogenerates one.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Tables the search index creates itself (FTS5 shadow tables and the like) are not Alembic's business.
+_UNMANAGED_PREFIXES = ("segment_fts",)
+
+
+def load_models() -> None:
+    """Import every module that defines tables, so SQLModel.metadata is complete."""
+    import importlib
+
+    for name in ("storage.tables", "storage.users"):
+        importlib.import_module(name)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "table" and name and name.startswith(_UNMANAGED_PREFIXES))
+
+
+def _config(connection=None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every migration up to `revision` in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), revision)
+
+
+def _cli(argv: list[str]) -> None:
+    from storage.db import make_engine
+    from storage.settings import StorageSettings
+
+    if len(argv) != 2 or argv[0] != "revision":
+        raise SystemExit('usage: python -m storage.migrate revision "message"')
+    engine = make_engine(StorageSettings(), migrate=False)
+    with engine.begin() as connection:
+        command.revision(_config(connection), message=argv[1], autogenerate=True)
+
+
+if __name__ == "__main__":
+    _cli(sys.argv[1:])
