@@ -1,0 +1,263 @@
+"""One interface over two Whisper implementations: `get_engine(settings).transcribe(audio)`.
+
+The engine does what both implementations share, so they cannot drift apart:
+- each channel of a multi-channel recording is decoded on its own and labelled with its speaker
+  (`settings.channel_speakers`); mono gets "unknown"; the channels are merged by time;
+- voice detection runs first; only speech is decoded (the speech stretches are joined, decoded, and the
+  times mapped back), so timestamps stay true to the original file and skipped stretches become gaps;
+- long recordings are taken window by window (`settings.window_s`), cutting only where there is no speech;
+- every segment is checked for hallucination and flagged, never dropped.
+A backend (`openai_engine`, `faster_engine`) only loads a model and decodes one array of speech.
+"""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from transcribe.audio import SAMPLE_RATE, Audio, stream_audio
+from transcribe.hallucination import flag_segments
+from transcribe.segments import Gap, Segment, Transcript, Word
+from transcribe.settings import WhisperSettings
+from transcribe.vad import detect_speech, find_gaps
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, float], None]
+"""Called with (seconds of the recording done, seconds in all)."""
+
+# How many times each (engine, model, device, compute_type, threads) was loaded in this process.
+MODEL_LOADS: Counter = Counter()
+
+
+class Backend(Protocol):
+    """What an implementation provides: a loaded model that decodes one array of 16 kHz speech."""
+
+    name: str
+    model_label: str
+
+    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> tuple[list[Segment], str]:
+        """Segments (times relative to `samples`) and the language spoken."""
+        ...
+
+
+class Engine:
+    """A loaded model plus the decoding settings; reuse it for every call of a batch."""
+
+    def __init__(self, settings: WhisperSettings, backend: Backend):
+        self.settings = settings
+        self.backend = backend
+
+    @property
+    def name(self) -> str:
+        """The implementation: openai-whisper or faster-whisper."""
+        return self.backend.name
+
+    @property
+    def model(self) -> str:
+        """The model, as recorded with each transcript (a name, with the weights' SHA-256 when local)."""
+        return self.backend.model_label
+
+    def transcribe(self, audio: Audio, *, progress: Progress | None = None) -> Transcript:
+        """Transcribe a decoded recording.
+
+        Args:
+            audio: from `transcribe.audio.load_audio`.
+            progress: called after each window with (seconds done, seconds in all).
+
+        Returns:
+            Segments of every channel merged by time, with speakers, flags, and the gaps voice detection
+            skipped.
+        """
+        window = int(self.settings.window_s * SAMPLE_RATE)
+        windows = ((start / SAMPLE_RATE, tuple(c[start:start + window] for c in audio.channels))
+                   for start in range(0, max(audio.num_samples, 1), window))
+        return self._transcribe_windows(windows, len(audio.channels), audio.duration, progress)
+
+    def transcribe_path(self, path: str | Path, *, progress: Progress | None = None) -> Transcript:
+        """Transcribe a recording straight from its file, decoding it window by window (bounded memory).
+
+        Raises:
+            AudioError: the recording cannot be decoded.
+        """
+        from transcribe.audio import probe_audio
+
+        info = probe_audio(path)
+        windows = stream_audio(path, window_s=self.settings.window_s)
+        return self._transcribe_windows(windows, info.original_channels, info.duration, progress)
+
+    def _transcribe_windows(self, windows: Iterable[tuple[float, tuple[np.ndarray, ...]]], n_channels: int,
+                            total: float, progress: Progress | None) -> Transcript:
+        speakers = self._speakers(n_channels)
+        carry: list[np.ndarray] = [np.zeros(0, np.float32)] * n_channels
+        carry_at = [0.0] * n_channels
+        segments: list[Segment] = []
+        gaps: list[Gap] = []
+        languages: Counter = Counter()
+        for last, (offset, channels) in _mark_last(windows):
+            for ch, samples in enumerate(channels):
+                buf = np.concatenate([carry[ch], samples]) if len(carry[ch]) else samples
+                at = carry_at[ch] if len(carry[ch]) else offset
+                spans = self._speech(buf) if self.settings.vad else [(0, len(buf))]
+                cut = len(buf) if last else self._safe_cut(buf, spans)
+                segs, chan_gaps, language, speech = self._transcribe_stretch(
+                    buf[:cut], [(a, b) for a, b in spans if b <= cut], at, ch if n_channels > 1 else None,
+                    speakers[ch])
+                segments.extend(segs)
+                gaps.extend(chan_gaps)
+                if language:
+                    languages[language] += speech
+                carry[ch] = buf[cut:].copy()
+                carry_at[ch] = at + cut / SAMPLE_RATE
+            if progress:
+                progress(min(offset + len(channels[0]) / SAMPLE_RATE, total) if channels else total, total)
+        segments.sort(key=lambda s: (s.start, s.channel if s.channel is not None else -1))
+        gaps.sort(key=lambda g: (g.start, g.channel if g.channel is not None else -1))
+        language = self.settings.language or (languages.most_common(1)[0][0] if languages else "en")
+        return Transcript(language=language, segments=tuple(flag_segments(segments, self.settings)),
+                          engine=self.name, model=self.model, gaps=tuple(gaps))
+
+    def _safe_cut(self, buf: np.ndarray, spans: list[tuple[int, int]]) -> int:
+        """Where a window may end without cutting through speech: the start of speech still running at its end."""
+        if not self.settings.vad:
+            return len(buf)
+        tail = int(self.settings.vad_min_silence_s * SAMPLE_RATE)
+        if spans and spans[-1][1] >= len(buf) - tail:
+            start = spans[-1][0]
+            # One unbroken stretch of speech longer than two windows is cut anyway, to bound memory.
+            if start > 0 or len(buf) > 2 * self.settings.window_s * SAMPLE_RATE:
+                return start if start > 0 else len(buf)
+            return 0
+        return len(buf)
+
+    def _speech(self, samples: np.ndarray) -> list[tuple[int, int]]:
+        s = self.settings
+        return detect_speech(samples, threshold=s.vad_threshold, min_silence_s=s.vad_min_silence_s,
+                             padding_s=s.vad_padding_s)
+
+    def _transcribe_stretch(self, samples: np.ndarray, spans: list[tuple[int, int]], offset: float,
+                            channel: int | None, speaker: str) -> tuple[list[Segment], list[Gap], str | None, float]:
+        if len(samples) == 0:
+            return [], [], None, 0.0
+        gaps = find_gaps(spans, len(samples), offset=offset, channel=channel) if self.settings.vad else []
+        if not spans:
+            return [], gaps, None, 0.0
+        speech = np.concatenate([samples[a:b] for a, b in spans]) if len(spans) > 1 else samples[spans[0][0]:spans[0][1]]
+        raw, language = self.backend.decode(np.ascontiguousarray(speech, dtype=np.float32), self.settings)
+        timeline = _Timeline(spans, offset)
+        segments = [piece for seg in raw for piece in _place(seg, timeline, speaker, channel)]
+        return segments, gaps, language, len(speech) / SAMPLE_RATE
+
+    def _speakers(self, n_channels: int) -> list[str]:
+        if n_channels == 1:
+            return ["unknown"]
+        names = list(self.settings.channel_speakers)
+        return [names[i] if i < len(names) else "unknown" for i in range(n_channels)]
+
+
+class _Timeline:
+    """Maps a time in the joined speech back to the time in the original file."""
+
+    def __init__(self, spans: list[tuple[int, int]], offset: float):
+        self.joined_starts, self.original_starts, self.lengths = [], [], []
+        at = 0
+        for start, end in spans:
+            self.joined_starts.append(at / SAMPLE_RATE)
+            self.original_starts.append(offset + start / SAMPLE_RATE)
+            self.lengths.append((end - start) / SAMPLE_RATE)
+            at += end - start
+
+    def index(self, t: float, *, is_end: bool = False) -> int:
+        """Which speech stretch a joined time falls in."""
+        # An end time exactly on a joint belongs to the stretch before it, a start time to the one after.
+        find = bisect.bisect_left if is_end else bisect.bisect_right
+        return max(find(self.joined_starts, t) - 1, 0)
+
+    def original(self, t: float, *, is_end: bool = False, stretch: int | None = None) -> float:
+        """The file time of joined time `t`, kept inside `stretch` when given (a word never spans a joint)."""
+        i = self.index(t, is_end=is_end) if stretch is None else stretch
+        within = min(max(t - self.joined_starts[i], 0.0), self.lengths[i])
+        return round(self.original_starts[i] + within, 3)
+
+
+def _place(seg: Segment, timeline: _Timeline, speaker: str, channel: int | None) -> list[Segment]:
+    """Map a decoded segment back to file time, splitting it where it crosses from one speech stretch to the next.
+
+    Whisper sees the speech stretches joined, so one of its segments can run across several turns of the
+    other party; split by word timing, each piece covers only speech this channel really holds.
+    """
+    common = {"speaker": speaker, "channel": channel}
+    if not seg.words:
+        start, end = timeline.original(seg.start), timeline.original(seg.end, is_end=True)
+        return [dataclasses.replace(seg, start=start, end=max(end, start), text=seg.text.strip(), **common)]
+    # Backends hand words over with Whisper's own leading spaces, so pieces re-join exactly ("next-position").
+    groups: dict[int, list[Word]] = {}
+    for w in seg.words:
+        groups.setdefault(timeline.index((w.start + w.end) / 2), []).append(w)
+    pieces = []
+    for stretch, group in sorted(groups.items()):
+        words = tuple(Word(start=timeline.original(w.start, stretch=stretch),
+                           end=timeline.original(w.end, stretch=stretch), text=w.text.strip(),
+                           probability=w.probability) for w in group)
+        # Word times bound the speech more tightly than segment edges, which spill into padding and joints.
+        text = seg.text.strip() if len(groups) == 1 else "".join(w.text for w in group).strip()
+        pieces.append(dataclasses.replace(seg, start=words[0].start, end=max(words[-1].end, words[0].start),
+                                          text=text, words=words, **common))
+    return pieces
+
+
+def _mark_last(items: Iterable) -> Iterator[tuple[bool, object]]:
+    it = iter(items)
+    try:
+        prev = next(it)
+    except StopIteration:
+        return
+    for item in it:
+        yield False, prev
+        prev = item
+    yield True, prev
+
+
+_cache: dict[tuple, Backend] = {}
+_cache_lock = threading.Lock()
+
+
+def get_engine(settings: WhisperSettings | None = None) -> Engine:
+    """The engine for these settings, loading its model only the first time in this process.
+
+    The model is keyed by (engine, model, device, compute_type, threads); decoding settings (language,
+    beam size, prompt, VAD) may differ between engines that share one loaded model.
+
+    Raises:
+        ModelError: the model is missing, corrupt, cannot be downloaded, or fails its checksum.
+    """
+    from transcribe.models import resolve_model
+
+    settings = settings or WhisperSettings()
+    key = (settings.engine, settings.model, settings.device, settings.compute_type, settings.cpu_threads,
+           str(settings.cache_dir))
+    with _cache_lock:
+        backend = _cache.get(key)
+        if backend is None:
+            ref = resolve_model(settings)
+            if settings.engine == "faster-whisper":
+                from transcribe.faster_engine import load_faster_whisper as load
+            else:
+                from transcribe.openai_engine import load_openai_whisper as load
+            backend = load(ref, settings)
+            MODEL_LOADS[key] += 1
+            _cache[key] = backend
+    return Engine(settings, backend)
+
+
+def clear_engine_cache() -> None:
+    """Forget loaded models (tests; or to free memory between batches)."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,73 @@
+"""Flag segments Whisper may have invented. Flag, never delete: the transcript is evidence.
+
+A flagged segment stays in the transcript and is shown (greyed) to reviewers, but is left out of tagging.
+Flags, in the order they are checked:
+- `no_speech`: Whisper itself thinks the window held no speech (high no-speech probability and a low
+  average log-probability, the same conjunction Whisper uses to skip a window);
+- `repetition`: the text compresses too well (gzip ratio) or a short phrase repeats over and over, the
+  classic decoder loop;
+- `known_phantom`: the whole segment is a phrase Whisper is known to produce from silence ("thank you for
+  watching", ...), learnt from subtitle files;
+- `low_confidence`: the average log-probability is below the threshold.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import zlib
+from collections.abc import Iterable
+
+from transcribe.segments import Segment
+from transcribe.settings import WhisperSettings
+
+_WORD = re.compile(r"[\w'-]+")
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of text over bytes of its zlib compression: > 2.4 means heavily repetitive (Whisper's measure)."""
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def longest_repeat(text: str, max_phrase: int = 4) -> int:
+    """How many times in a row the most-repeated phrase of 1..max_phrase words occurs."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    best = 1 if words else 0
+    for size in range(1, max_phrase + 1):
+        for start in range(size):
+            run, prev = 1, None
+            for i in range(start, len(words) - size + 1, size):
+                gram = tuple(words[i:i + size])
+                run = run + 1 if gram == prev else 1
+                prev = gram
+                best = max(best, run)
+    return best
+
+
+def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...]:
+    """The reasons one segment is suspect, in a fixed order; empty when it looks like real speech."""
+    flags: list[str] = []
+    low_logprob = segment.avg_logprob is not None and segment.avg_logprob < settings.logprob_threshold
+    if segment.no_speech_prob is not None and segment.no_speech_prob > settings.no_speech_threshold and low_logprob:
+        flags.append("no_speech")
+    ratio = segment.compression_ratio if segment.compression_ratio is not None else compression_ratio(segment.text)
+    if ratio > settings.compression_ratio_threshold or longest_repeat(segment.text) >= settings.repeat_threshold:
+        flags.append("repetition")
+    if _normalise(segment.text) in {_normalise(p) for p in settings.phantom_phrases}:
+        flags.append("known_phantom")
+    if low_logprob:
+        flags.append("low_confidence")
+    return tuple(flags)
+
+
+def flag_segments(segments: Iterable[Segment], settings: WhisperSettings) -> list[Segment]:
+    """Return the segments with `flags` filled in (existing flags are kept, new ones appended)."""
+    out = []
+    for seg in segments:
+        new = [f for f in segment_flags(seg, settings) if f not in seg.flags]
+        out.append(dataclasses.replace(seg, flags=seg.flags + tuple(new)) if new else seg)
+    return out
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
