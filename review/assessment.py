@@ -1,0 +1,69 @@
+"""One call's assessment: usability, tags, counted kinds and the verdict, in one shared path.
+
+The flow, the CLI (`callreview assess`) and `eval` all come through `assess_call`, so what is measured is
+what runs. Order: unusable? (then no tags) -> tag -> counted kinds -> policy verdict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from review.cases import read_case
+from review.decisions import DecisionLog
+from review.mentions import Mention, counted_kinds
+from review.policy import Verdict, assess
+from review.rules import Rules
+from review.tagging import tag_transcript
+from review.usability import is_unusable
+from transcribe.segments import Segment
+
+
+@dataclass(frozen=True)
+class CallAssessment:
+    mentions: list[Mention]
+    counted: tuple[str, ...]
+    unusable: bool
+    verdict: Verdict
+    rules_version: str
+
+
+def assess_call(log: DecisionLog | None, segments: Sequence[Segment], language: str | None,
+                rules: Rules) -> CallAssessment:
+    """Tag a call and check it against the logged decision.
+
+    Args:
+        log: the logged decision, or None when none was logged.
+        segments: the transcript's segments in order (flagged ones are not tagged).
+        language: the transcript's language, if known.
+        rules: compiled rules; their version is recorded in the result.
+
+    Returns:
+        The assessment. An unusable transcript has no tags (DESIGN.md).
+    """
+    unusable = is_unusable(segments, language, rules)
+    mentions = [] if unusable else tag_transcript(segments, rules)
+    counted = tuple(counted_kinds(mentions))
+    verdict = assess(log, counted, unusable)
+    return CallAssessment(mentions=mentions, counted=verdict.counted, unusable=unusable, verdict=verdict,
+                          rules_version=rules.version)
+
+
+def assess_case_file(path: str | Path, rules: Rules) -> CallAssessment:
+    """Assess an eval case file; never reads its `expected` block."""
+    log, segments, language = read_case(path)
+    return assess_call(log, segments, language, rules)
+
+
+def assessment_to_json(a: CallAssessment) -> dict:
+    """The JSON shape `callreview assess --json` prints (shared/eval/README.md)."""
+    return {
+        "tags": [{"kind": m.kind, "qualifier": m.qualifier, "segment": m.segment, "speaker": m.speaker,
+                  "start": m.start, "end": m.end, "text": m.text, "rule": m.rule,
+                  "char_start": m.char_start, "char_end": m.char_end} for m in a.mentions],
+        "counted": list(a.counted),
+        "verdict": a.verdict.verdict,
+        "reasons": list(a.verdict.reasons),
+        "unusable": a.unusable,
+        "rules_version": a.rules_version,
+    }

@@ -1,0 +1,137 @@
+"""The tagger: transcript segments in, mentions (tags with evidence and qualifiers) out.
+
+For each segment that is not flagged as suspect, in this order:
+1. run every mention rule of the rules file; each match is a candidate with its span and rule id;
+2. drop candidates inside an exclusion ("where's your emergency?") and, for status-sensitive rules, near
+   immigration-status words (illegal entry, re-entry and overstays are never a `crime`);
+3. where candidates of one family overlap keep one (an I-200 over "warrant", the longer span otherwise);
+4. qualify each one by trigger scope (review/qualifiers.py), and mark policy lists ("a criminal warrant,
+   a crime, or an emergency") as the officer restating policy;
+Then, over the whole call, resolve "a warrant" to the kind the call reveals (review/warrants.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from review.mentions import Mention
+from review.qualifiers import SegmentScope
+from review.rules import Rules
+from review.warrants import resolve_warrants
+from transcribe.segments import Segment
+
+_WORD = re.compile(r"[\w']+")
+# Overlapping candidates of one family: the lower rank wins.
+_FAMILY = {"criminal_warrant": "warrant", "immigration_warrant": "warrant", "warrant": "warrant"}
+_RANK = {"immigration_warrant": 0, "criminal_warrant": 1, "warrant": 2}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    kind: str
+    start: int
+    end: int
+    rule: str
+    fixed: str | None
+    status_sensitive: bool
+    policy_listable: bool
+
+
+def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
+    """Tag a transcript.
+
+    Args:
+        segments: the call's segments in order; those with `flags` (suspected hallucination, low
+            confidence) are left out of tagging.
+        rules: compiled rules from `review.rules.load_rules`.
+
+    Returns:
+        Mentions in transcript order. `segment` indexes `segments`; `char_start`/`char_end` index that
+        segment's text; `qualifier` is None when the mention counts.
+    """
+    texts: list[str | None] = [None if seg.flags else (seg.text or "") for seg in segments]
+    mentions: list[Mention] = []
+    for index, seg in enumerate(segments):
+        text = texts[index]
+        if not text:
+            continue
+        previous = [t for t in texts[max(0, index - rules.status_previous_segments):index] if t]
+        candidates = _find_candidates(text, previous, rules)
+        scope = SegmentScope(text, rules)
+        qualified = []
+        for c in candidates:
+            qualifier = c.fixed or scope.qualify(c.start, c.end, c.kind)
+            qualified.append((c, qualifier))
+        qualified = _mark_policy_lists(text, qualified, rules)
+        for c, qualifier in qualified:
+            if qualifier == "refused" and seg.speaker in rules.speaker_refusal["not_refused_by"]:
+                qualifier = rules.speaker_refusal["instead"]
+            mentions.append(Mention(
+                kind=c.kind, segment=index, speaker=seg.speaker, start=seg.start, end=seg.end,
+                char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier))
+    return resolve_warrants(mentions, texts, rules)
+
+
+def _find_candidates(text: str, previous: list[str], rules: Rules) -> list[_Candidate]:
+    excluded = [(ex.kinds, m.start(), m.end()) for ex in rules.exclusions for m in ex.pattern.finditer(text)]
+    found = []
+    for rule in rules.mention_rules:
+        for m in rule.pattern.finditer(text):
+            if m.end() == m.start():
+                continue
+            if any(rule.kind in kinds and s < m.end() and m.start() < e for kinds, s, e in excluded):
+                continue
+            if rule.status_sensitive and _near_status_words(text, m.start(), m.end(), previous, rules):
+                continue
+            found.append(_Candidate(rule.kind, m.start(), m.end(), rule.id, rule.qualifier,
+                                    rule.status_sensitive, rule.id in rules.policy_list["rules"]))
+    return _drop_overlaps(found)
+
+
+def _near_status_words(text: str, start: int, end: int, previous: list[str], rules: Rules) -> bool:
+    if any(rules.status_words.search(p) for p in previous):
+        return True
+    window = rules.status_window
+    for m in rules.status_words.finditer(text):
+        lo, hi = (m.end(), start) if m.end() <= start else (end, m.start())
+        if hi < lo or len(_WORD.findall(text[lo:hi])) <= window:
+            return True
+    return False
+
+
+def _drop_overlaps(found: list[_Candidate]) -> list[_Candidate]:
+    """Keep one candidate per family where spans overlap: fixed qualifiers, then rank, then length."""
+    def key(c: _Candidate):
+        return (c.fixed is None, _RANK.get(c.kind, 0), -(c.end - c.start), c.start)
+
+    kept: list[_Candidate] = []
+    for c in sorted(found, key=key):
+        family = _FAMILY.get(c.kind, c.kind)
+        if any(_FAMILY.get(k.kind, k.kind) == family and k.start < c.end and c.start < k.end for k in kept):
+            continue
+        kept.append(c)
+    return sorted(kept, key=lambda c: (c.start, c.end, c.kind))
+
+
+def _mark_policy_lists(text: str, qualified: list[tuple[_Candidate, str | None]], rules: Rules):
+    """Bases listed with "or" ("a criminal warrant, a crime, or an emergency") are policy, not reports."""
+    policy = rules.policy_list
+    listable = sorted((c for c, q in qualified if c.policy_listable and c.kind in policy["kinds"]),
+                      key=lambda c: c.start)
+    chains: list[list[_Candidate]] = []
+    for c in listable:
+        if chains:
+            prev = chains[-1][-1]
+            gap = text[prev.end:c.start]
+            if c.start >= prev.end and len(_WORD.findall(gap)) <= policy["max_gap_words"] and not re.search(r"[.!?;]", gap):
+                chains[-1].append(c)
+                continue
+        chains.append([c])
+    in_policy: set[int] = set()
+    for chain in chains:
+        kinds = {c.kind for c in chain}
+        between = text[chain[0].start:chain[-1].end]
+        if len(kinds) >= 2 and policy["joiner"].search(between):
+            in_policy.update(id(c) for c in chain)
+    return [(c, "refused" if id(c) in in_policy and q is None else q) for c, q in qualified]

@@ -1,0 +1,44 @@
+"""Whether a transcript can be understood at all (DESIGN.md `transcript_unusable`).
+
+A transcript is unusable when, counting only segments not flagged as suspect:
+- nothing is left (every segment was flagged, or there are none);
+- there is no English speech: fewer English function words than the rules file's minimum (Spanish-only
+  calls, music, a dial tone) — a call with *some* English is usable and is tagged from that English;
+- it is mostly noise: at least `noisy_segment_share` of its segments carry markers such as [inaudible] or
+  [static], or at least `troubled_noisy_share` do while the speakers keep saying they cannot hear each
+  other ("you're breaking up", "say again"): then the request itself cannot be made out.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from review.rules import Rules
+from transcribe.segments import Segment
+
+
+def is_unusable(segments: Sequence[Segment], language: str | None, rules: Rules) -> bool:
+    """Decide `transcript_unusable` for a call.
+
+    Args:
+        segments: the call's segments; flagged ones are ignored.
+        language: the transcript's detected or declared language; informative only, because calls with
+            some English segments must still be tagged, so the decision rests on the text itself.
+        rules: compiled rules (the `usability` section).
+
+    Returns:
+        True when the call cannot be understood.
+    """
+    cfg = rules.usability
+    texts = [seg.text or "" for seg in segments if not seg.flags and (seg.text or "").strip()]
+    if not texts:
+        return True
+    noisy = sum(1 for t in texts if cfg["noise"].search(t))
+    clean = " ".join(cfg["noise"].sub(" ", t) for t in texts)
+    english_words = len(cfg["english"].findall(clean))
+    if english_words < cfg["min_english_words"]:
+        return True
+    share = noisy / len(texts)
+    if share >= cfg["noisy_segment_share"]:
+        return True
+    trouble = sum(len(cfg["trouble"].findall(t)) for t in texts)
+    return share >= cfg["troubled_noisy_share"] and trouble >= cfg["min_trouble_phrases"]
