@@ -24,6 +24,12 @@ class StorageSettings(BaseSettings):
         ge=1,
         description="Recordings larger than this are quarantined without being read in full (default 1 GiB).",
     )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days after intake that a call's audio and transcript are kept; `callreview purge` never "
+                    "removes anything younger. Unset: kept until an explicit `callreview purge --before DATE`.",
+    )
 
     @field_validator("database_url")
     @classmethod
