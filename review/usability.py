@@ -2,18 +2,22 @@
 
 A transcript is unusable when, counting only segments not flagged as suspect:
 - nothing is left (every segment was flagged, or there are none);
-- there is no English speech: fewer English function words than the rules file's minimum (Spanish-only
-  calls, music, a dial tone) — a call with *some* English is usable and is tagged from that English;
+- there is no English speech: few English function words, both in number and as a share of all words
+  (Spanish-only calls, music, a dial tone) — a call with *some* English is usable and is tagged from that
+  English, and terse radio English ("Copy, sending two units") still counts as English;
 - it is mostly noise: at least `noisy_segment_share` of its segments carry markers such as [inaudible] or
   [static], or at least `troubled_noisy_share` do while the speakers keep saying they cannot hear each
   other ("you're breaking up", "say again"): then the request itself cannot be made out.
 """
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from review.rules import Rules
 from transcribe.segments import Segment
+
+_WORD = re.compile(r"[\w']+")
 
 
 def is_unusable(segments: Sequence[Segment], language: str | None, rules: Rules) -> bool:
@@ -35,7 +39,9 @@ def is_unusable(segments: Sequence[Segment], language: str | None, rules: Rules)
     noisy = sum(1 for t in texts if cfg["noise"].search(t))
     clean = " ".join(cfg["noise"].sub(" ", t) for t in texts)
     english_words = len(cfg["english"].findall(clean))
-    if english_words < cfg["min_english_words"]:
+    all_words = max(1, len(_WORD.findall(clean)))
+    # Terse radio English has few function words in all, but they are still a good share of its words.
+    if english_words < cfg["min_english_words"] and english_words / all_words < cfg["min_english_ratio"]:
         return True
     share = noisy / len(texts)
     if share >= cfg["noisy_segment_share"]:
