@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import users  # noqa: F401  (the web app's accounts and sessions)
 from storage.settings import StorageSettings
 
 _engines: dict[str, Engine] = {}
