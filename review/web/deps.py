@@ -1,0 +1,115 @@
+"""FastAPI dependencies: settings, the database session, the signed-in user, roles and CSRF checks.
+
+Every route names the permission it needs (`require("search")`, or `require_form(...)` for a POST,
+which adds the CSRF check). The check runs on the server for every request; a refusal of a signed-in
+user is written to the audit log, because a reviewer probing another role's pages is itself evidence.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Callable, Iterator
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+
+from review.web.auth import Principal, SessionPolicy, resolve_session, same_token
+from review.web.settings import WebSettings, get_web_settings
+from storage.audit import record_event
+from storage.db import open_session
+from storage.settings import StorageSettings, get_storage_settings
+
+SESSION_COOKIE = "callreview_session"
+LOGIN_CSRF_COOKIE = "callreview_login_csrf"
+
+# Who may do what. DESIGN.md: internal affairs (reviewer) work the queue; supervisors search and read
+# transcripts but record no dispositions; admins manage users and read the audit log, not the calls.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "signed_in": frozenset({"reviewer", "supervisor", "admin"}),
+    "work_queue": frozenset({"reviewer"}),
+    "read_calls": frozenset({"reviewer", "supervisor"}),
+    "search": frozenset({"reviewer", "supervisor"}),
+    "admin": frozenset({"admin"}),
+}
+HOME_OF_ROLE = {"reviewer": "/queue", "supervisor": "/search", "admin": "/admin/users"}
+
+
+def get_storage() -> StorageSettings:
+    """Storage settings; `create_app(storage=...)` overrides this dependency."""
+    return get_storage_settings()
+
+
+def get_web() -> WebSettings:
+    """Web settings; `create_app(web=...)` overrides this dependency."""
+    return get_web_settings()
+
+
+StorageDep = Annotated[StorageSettings, Depends(get_storage)]
+WebDep = Annotated[WebSettings, Depends(get_web)]
+
+
+def get_db(storage: StorageDep) -> Iterator[Session]:
+    """One database session per request."""
+    with open_session(storage) as session:
+        yield session
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def session_policy(web: WebSettings) -> SessionPolicy:
+    return SessionPolicy(idle=web.session_idle, lifetime=web.session_lifetime)
+
+
+def get_principal(request: Request, db: DbDep, web: WebDep) -> Principal | None:
+    """The signed-in user, or None; also kept on `request.state` for templates and error pages."""
+    principal, expired = resolve_session(db, request.cookies.get(SESSION_COOKIE), session_policy(web))
+    request.state.principal = principal
+    request.state.session_expired = expired
+    return principal
+
+
+PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
+
+
+def _deny(db: Session, request: Request, principal: Principal, action: str, detail: dict) -> None:
+    record_event(db, actor=principal.actor, action=action, object_type="path", object_id=request.url.path,
+                 outcome="denied", detail={"method": request.method, "role": principal.role, **detail})
+    db.commit()
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A dependency that returns the principal if their role grants `permission`.
+
+    Raises 401 for an anonymous (or expired) session and 403 for a role without the permission.
+    """
+    allowed = PERMISSIONS[permission]
+
+    def dependency(request: Request, db: DbDep, principal: PrincipalDep) -> Principal:
+        if principal is None:
+            raise HTTPException(401, "Sign in to continue.")
+        if principal.role not in allowed:
+            _deny(db, request, principal, "access_denied", {"needs": permission})
+            raise HTTPException(403, f"Your role ({principal.role}) does not allow this page or action.")
+        return principal
+
+    return dependency
+
+
+async def _form_csrf_token(request: Request) -> str | None:
+    form = await request.form()
+    value = form.get("csrf_token")
+    return value if isinstance(value, str) else None
+
+
+def require_form(permission: str) -> Callable[..., Principal]:
+    """Like `require`, and the posted form must carry the session's CSRF token."""
+    role_check = require(permission)
+
+    def dependency(request: Request, db: DbDep, principal: Annotated[Principal, Depends(role_check)],
+                   token: Annotated[str | None, Depends(_form_csrf_token)]) -> Principal:
+        if not same_token(token, principal.csrf_token):
+            _deny(db, request, principal, "csrf_rejected", {"token": "missing" if not token else "wrong"})
+            raise HTTPException(403, "This form has expired or did not come from this app. Reload the page and "
+                                     "try again.")
+        return principal
+
+    return dependency

@@ -1,0 +1,55 @@
+"""The one place where errors become HTTP responses (HTTPException never leaves review/web/).
+
+Anonymous and expired sessions are sent to the sign-in page; every other refusal is a small HTML page
+with the status code, so a test (or a person) can tell a refusal from a page.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from review.web.templating import render
+from storage.dispositions import InvalidDisposition, ItemNotAvailable
+
+TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
+          409: "Already taken", 422: "Check the form", 500: "Something went wrong"}
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    params = {"next": target}
+    if getattr(request.state, "session_expired", False):
+        params["expired"] = "1"
+    return RedirectResponse(f"/login?{urlencode(params)}", status_code=303)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException):
+    if exc.status_code == 401 and request.method == "GET":
+        return _login_redirect(request)
+    return render(request, "error.html", {"title": TITLES.get(exc.status_code, "Error"), "detail": exc.detail,
+                                          "status": exc.status_code}, status_code=exc.status_code)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError):
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    return render(request, "error.html", {"title": TITLES[422], "detail": problems, "status": 422},
+                  status_code=422)
+
+
+async def _item_not_available(request: Request, exc: ItemNotAvailable):
+    return render(request, "error.html", {"title": TITLES[409], "detail": str(exc), "status": 409}, status_code=409)
+
+
+async def _invalid_disposition(request: Request, exc: InvalidDisposition):
+    return render(request, "error.html", {"title": TITLES[422], "detail": str(exc), "status": 422}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ItemNotAvailable, _item_not_available)
+    app.add_exception_handler(InvalidDisposition, _invalid_disposition)

@@ -1,0 +1,62 @@
+"""Admin pages: users (list, create, deactivate) and the audit log, paged."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from review.web.auth import PasswordTooShort, Principal
+from review.web.deps import DbDep, WebDep, require, require_form
+from review.web.templating import render
+from review.web.users import InvalidUsername, create_user, set_active
+from storage import users as store
+from storage.audit import record_event
+from storage.web_search import list_audit_events
+
+router = APIRouter(prefix="/admin")
+
+
+@router.get("/users")
+def users_page(request: Request, db: DbDep, principal: Annotated[Principal, Depends(require("admin"))]):
+    return render(request, "admin_users.html", {"users": store.list_users(db), "roles": store.ROLES})
+
+
+@router.post("/users")
+def add_user(request: Request, db: DbDep, principal: Annotated[Principal, Depends(require_form("admin"))],
+             username: Annotated[str, Form(max_length=64)], role: Annotated[str, Form()],
+             password: Annotated[str, Form(max_length=1024)]):
+    try:
+        create_user(db, username=username.strip(), password=password, role=role, actor=principal.actor)
+    except (InvalidUsername, PasswordTooShort, store.UserExists, ValueError) as exc:
+        db.rollback()
+        raise HTTPException(422, str(exc)) from None
+    db.commit()
+    return RedirectResponse("/admin/users?msg=user_added", status_code=303)
+
+
+@router.post("/users/{username}/active")
+def switch_user(username: str, db: DbDep, principal: Annotated[Principal, Depends(require_form("admin"))],
+                active: Annotated[bool, Form()]):
+    user = store.find_user(db, username)
+    if user is None:
+        raise HTTPException(404, f"No user {username!r}.")
+    if user.username == principal.username and not active:
+        raise HTTPException(422, "You cannot deactivate yourself; ask another admin.")
+    set_active(db, user, active, actor=principal.actor)
+    db.commit()
+    return RedirectResponse("/admin/users?msg=user_updated", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))],
+               page: int = 1, actor: str | None = None, action: str | None = None):
+    page = max(page, 1)
+    rows, total = list_audit_events(db, page=page, per_page=web.page_size, actor=actor or None,
+                                    action=action or None)
+    record_event(db, actor=principal.actor, action="view_audit", object_type="audit_log", object_id=str(page),
+                 detail={"actor": actor, "action": action})
+    db.commit()
+    pages = max((total + web.page_size - 1) // web.page_size, 1)
+    return render(request, "admin_audit.html", {"rows": rows, "page": page, "pages": pages, "total": total,
+                                                "actor": actor or "", "action": action or ""})

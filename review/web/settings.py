@@ -1,0 +1,55 @@
+"""Settings of the web app (env prefix `CALLREVIEW_WEB_`): sessions, cookies, time zone."""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLREVIEW_WEB_", extra="ignore")
+
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60,
+        description="A session ends after this many minutes without a request (CALLREVIEW_WEB_SESSION_IDLE_MINUTES).")
+    session_hours: int = Field(
+        default=10, ge=1, le=7 * 24,
+        description="A session ends this many hours after sign-in, however active (CALLREVIEW_WEB_SESSION_HOURS).")
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie over HTTPS only; set to true whenever the app is behind TLS.")
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone for showing times and reading date filters, e.g. America/Kentucky/Louisville.")
+    page_size: int = Field(default=50, ge=5, le=500, description="Rows per page in the queue, search and audit log.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"CALLREVIEW_WEB_TIMEZONE must be an IANA time zone like America/New_York, "
+                             f"got {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_hours)
+
+
+@lru_cache(maxsize=1)
+def get_web_settings() -> WebSettings:
+    """Settings from the environment, read once when first needed (never at import)."""
+    return WebSettings()

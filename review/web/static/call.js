@@ -1,0 +1,45 @@
+// Call page: clicking a line (or any [data-seek] link) seeks the recording there; a #t=12.3 fragment
+// seeks on load (search results link to the moment a phrase is said); the line being played is marked.
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+  if (!player) { return; }
+  var lines = Array.prototype.slice.call(document.querySelectorAll("li.segment"));
+
+  function seek(seconds, play) {
+    var go = function () {
+      player.currentTime = seconds;
+      if (play) { player.play().catch(function () { /* autoplay may be refused; the seek stands */ }); }
+    };
+    // Before metadata loads the browser may ignore currentTime, so wait for it.
+    if (player.readyState >= 1) { go(); } else { player.addEventListener("loadedmetadata", go, { once: true }); }
+  }
+
+  function markCurrent(seconds) {
+    lines.forEach(function (li) {
+      var start = parseFloat(li.dataset.seek), end = parseFloat(li.dataset.end);
+      li.classList.toggle("current", seconds >= start && seconds < end);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-seek]");
+    if (!target) { return; }
+    event.preventDefault();
+    var seconds = parseFloat(target.dataset.seek);
+    history.replaceState(null, "", "#t=" + seconds);
+    markCurrent(seconds);
+    seek(seconds, true);
+  });
+
+  player.addEventListener("timeupdate", function () { markCurrent(player.currentTime); });
+
+  var match = /^#t=([0-9]+(?:\.[0-9]+)?)$/.exec(location.hash);
+  if (match) {
+    var seconds = parseFloat(match[1]);
+    markCurrent(seconds);
+    var line = document.querySelector("li.segment.current");
+    if (line) { line.scrollIntoView({ block: "center" }); }
+    seek(seconds, false);
+  }
+})();
