@@ -134,4 +134,5 @@ def _mark_policy_lists(text: str, qualified: list[tuple[_Candidate, str | None]]
         between = text[chain[0].start:chain[-1].end]
         if len(kinds) >= 2 and policy["joiner"].search(between):
             in_policy.update(id(c) for c in chain)
-    return [(c, "refused" if id(c) in in_policy and q is None else q) for c, q in qualified]
+    # A listed basis is policy even where a warrant nearby made it look like a warrant's old charge.
+    return [(c, "refused" if id(c) in in_policy and q in (None, "historical") else q) for c, q in qualified]

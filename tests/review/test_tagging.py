@@ -1,0 +1,91 @@
+"""The tagger on phrasings of its own (not the dev set's): kinds, warrant resolution, evidence, flags."""
+from __future__ import annotations
+
+import pytest
+
+from review.mentions import counted_kinds
+from review.rules import load_rules
+from review.tagging import tag_transcript
+from transcribe.segments import Segment
+
+RULES = load_rules()
+
+
+def _segs(*lines: str, speaker: str = "unknown") -> list[Segment]:
+    return [Segment(start=float(i), end=float(i) + 1, text=t, speaker=speaker) for i, t in enumerate(lines)]
+
+
+def counted(*lines: str, speaker: str = "unknown") -> list[str]:
+    return counted_kinds(tag_transcript(_segs(*lines, speaker=speaker), RULES))
+
+
+@pytest.mark.parametrize("lines, kinds", [
+    # criminal vs immigration warrants, typed outright
+    (["he's got a felony warrant out of oldham county"], ["criminal_warrant"]),
+    (["there's a capias on him from district court"], ["criminal_warrant"]),
+    (["we're holding an i 200 on him"], ["immigration_warrant"]),
+    (["it's an I two hundred signed by my supervisor"], ["immigration_warrant"]),
+    (["we lodged an i-247a with the jail"], ["immigration_warrant"]),
+    (["he has a final order of deportation"], ["immigration_warrant"]),
+    (["ice detainer on him, that's all"], ["immigration_warrant"]),
+    # "a warrant" takes the kind the call reveals later
+    (["I got a warrant on this guy.", "it's a removal warrant, the i two oh five"], ["immigration_warrant"]),
+    (["we have a warrant for him", "yeah it's a bench warrant for failure to appear"], ["criminal_warrant"]),
+    (["he's got a warrant", "is it criminal?", "no, it is not a criminal warrant, it's ours"], ["immigration_warrant"]),
+    (["he has a warrant, that's all I know"], []),
+    # crimes in the incident at hand; immigration status is never a crime
+    (["a guy just broke into a car in the lot and took a laptop"], ["crime"]),
+    (["he's selling dope out of the trunk right now"], ["crime"]),
+    (["he punched my partner and took off running"], ["crime"]),
+    (["he's an illegal alien, re-entry after removal, that's a federal crime"], []),
+    (["he overstayed his visa, that is a crime in my book"], []),
+    # emergencies
+    (["shots fired shots fired he's shooting from the roof"], ["crime", "emergency"]),
+    (["he's got a knife to her throat in the kitchen"], ["emergency"]),
+    (["the driver's not breathing after the wreck"], ["emergency"]),
+    (["he's barricaded in the bathroom with a shotgun"], ["emergency"]),
+    # door knocks, direct and indirect
+    (["we need a couple of your officers to knock on the door for us"], ["door_knock"]),
+    (["could you have a unit stand by at the front door while we make contact"], ["door_knock"]),
+    (["if your guys could cover the back door while we knock that would be great"], ["door_knock"]),
+    (["just get him to come out, he'll come out for a uniform"], ["door_knock"]),
+    (["we'd want your people to clear the apartment first"], ["door_knock"]),
+    (["we knocked twice already and nobody answered"], []),
+    (["we're going to be sitting on the house all night"], []),
+])
+def test_counted_kinds(lines, kinds):
+    assert counted(*lines) == kinds
+
+
+def test_mention_carries_its_evidence():
+    segs = _segs("Morning. He has an I-205 and a felony warrant.", speaker="ice")
+    mentions = tag_transcript(segs, RULES)
+    for m in mentions:
+        assert segs[m.segment].text[m.char_start:m.char_end] == m.text
+        assert m.speaker == "ice" and (m.start, m.end) == (0.0, 1.0) and m.rule
+    assert {m.kind for m in mentions} == {"immigration_warrant", "criminal_warrant"}
+
+
+def test_flagged_segments_are_left_out_of_tagging():
+    segs = [Segment(0, 1, "Shots fired! Shots fired!", flags=("known_phantom",)),
+            Segment(1, 2, "we have an i-200 for him")]
+    mentions = tag_transcript(segs, RULES)
+    assert {m.kind for m in mentions} == {"immigration_warrant"}
+    assert all(m.segment == 1 for m in mentions)
+
+
+def test_spanish_segments_are_skipped_and_english_ones_tagged():
+    segs = _segs("Sí, está en la casa, no tiene armas.", "we got a detainer on him, can your guys knock on the door")
+    assert counted_kinds(tag_transcript(segs, RULES)) == ["door_knock", "immigration_warrant"]
+
+
+def test_a_warrant_found_inactive_later_does_not_count():
+    segs = _segs("he's got a county warrant for theft", "let me look", "that was served last year, there's nothing active on him")
+    assert "criminal_warrant" not in counted_kinds(tag_transcript(segs, RULES))
+
+
+def test_refusal_by_the_officer_does_not_cancel_ices_request():
+    segs = [Segment(0, 1, "can one of your officers knock on the door for us", speaker="ice"),
+            Segment(1, 2, "no, we don't knock on doors for ICE", speaker="officer")]
+    mentions = tag_transcript(segs, RULES)
+    assert [(m.segment, m.qualifier) for m in mentions if m.kind == "door_knock"] == [(0, None), (1, "refused")]
