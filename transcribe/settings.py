@@ -31,8 +31,10 @@ DEFAULT_PHANTOM_PHRASES = (
     "subtitles by",
     "amara.org",
     "transcribed by",
-    # A lone "you" is Whisper's commonest output on noise; a lone "thank you" can be real, so it is not listed.
+    # Whisper's commonest outputs on trailing noise. A lone "Thank you." can be real speech too; flagging it only
+    # greys it out, and it carries nothing the tagging rules look for.
     "you",
+    "thank you",
 )
 
 

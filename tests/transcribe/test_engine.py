@@ -1,0 +1,202 @@
+"""transcribe.engine with real tiny.en weights (both engines) and a random-weight checkpoint."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callaudio import needs_tools, silence, speak, tone, write_wav
+from transcribe import engine as engine_module
+from transcribe.audio import load_audio
+from transcribe.engine import MODEL_LOADS, clear_engine_cache, get_engine
+from transcribe.errors import ModelError
+from transcribe.segments import Segment, Transcript, Word
+from transcribe.settings import WhisperSettings
+
+
+def settings_for(engine: str, model, **kw) -> WhisperSettings:
+    # Greedy decoding keeps the suite inside its time budget on 2 cores.
+    return WhisperSettings(engine=engine, model=str(model), beam_size=1, **kw)
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_en_pack, tiny_en_pt):
+    """Both engines on the same tiny.en weights, loaded once for the module."""
+    return {"faster-whisper": get_engine(settings_for("faster-whisper", tiny_en_pack)),
+            "openai-whisper": get_engine(settings_for("openai-whisper", tiny_en_pt))}
+
+
+def words_of(transcript: Transcript) -> set[str]:
+    return {w.lower() for s in transcript.segments for w in re.findall(r"[a-zA-Z']+", s.text)}
+
+
+@pytest.fixture(scope="module")
+def call_transcripts(engines, stereo_call):
+    audio = load_audio(stereo_call)
+    return {name: e.transcribe(audio) for name, e in engines.items()}
+
+
+@pytest.mark.whisper
+@needs_tools
+@pytest.mark.parametrize("name", ["faster-whisper", "openai-whisper"])
+def test_stereo_call_gives_two_speakers_in_order_with_the_script_words(call_transcripts, name):
+    t = call_transcripts[name]
+    # Whisper may invent a few words in the padding after speech; those must come flagged, never unflagged.
+    assert all("no_speech" in s.flags for s in t.segments if s.flags)
+    t = dataclasses.replace(t, segments=tuple(s for s in t.segments if not s.flags))
+    speakers = [s.speaker for s in t.segments]
+    assert speakers and speakers[0] == "officer" and "ice" in speakers
+    assert speakers.index("officer") < speakers.index("ice")
+    assert [s.channel for s in t.segments if s.speaker == "ice"] == [1] * speakers.count("ice")
+    assert "warrant" in words_of(t) and "door" in words_of(t)
+    officer = next(s for s in t.segments if s.speaker == "officer")
+    agent = next(s for s in t.segments if s.speaker == "ice")
+    assert officer.start < agent.start and officer.end <= agent.start + 0.5
+    assert t.engine == name and "tiny.en" in t.model and t.language == "en"
+    # what voice detection skipped is recorded: the left channel's silence while the agent speaks
+    assert any(g.channel == 0 and g.start >= officer.end - 0.5 for g in t.gaps)
+
+
+@pytest.mark.whisper
+@needs_tools
+def test_both_engines_return_the_same_structure(call_transcripts):
+    a, b = call_transcripts["faster-whisper"], call_transcripts["openai-whisper"]
+    for t in (a, b):
+        assert isinstance(t, Transcript) and not t.imported
+        for seg in t.segments:
+            assert isinstance(seg, Segment) and seg.end >= seg.start
+            assert all(isinstance(getattr(seg, f), float) for f in ("avg_logprob", "no_speech_prob", "compression_ratio"))
+            if not seg.text:  # Whisper sometimes closes a window with an empty segment; it is kept, flagged
+                assert seg.flags
+                continue
+            assert seg.words and all(isinstance(w, Word) and w.text == w.text.strip() for w in seg.words)
+            assert seg.start <= seg.words[0].start and seg.words[-1].end <= seg.end + 1e-6
+    clean_a, clean_b = ([s for s in t.segments if not s.flags] for t in (a, b))
+    assert [s.speaker for s in clean_a] == [s.speaker for s in clean_b]
+    for x, y in zip(clean_a, clean_b):
+        assert abs(x.start - y.start) < 1.0
+    assert {f.name for f in dataclasses.fields(a.segments[0])} == {f.name for f in dataclasses.fields(b.segments[0])}
+
+
+@pytest.mark.whisper
+def test_converted_checkpoint_gives_openai_whisper_the_same_text_as_faster_whisper(engines):
+    jfk = Path(__file__).resolve().parents[3] / "shared" / "eval" / "real" / "jfk.flac"
+    if not jfk.is_file():
+        pytest.skip("shared/eval/real/jfk.flac not present")
+    audio = load_audio(jfk)
+    audio = dataclasses.replace(audio, channels=audio.channels[:1])  # the file's two channels are identical
+    texts = {name: " ".join(s.text for s in e.transcribe(audio).segments if not s.flags)
+             for name, e in engines.items()}
+    norm = {name: " ".join(re.findall(r"[a-z]+", t.lower())) for name, t in texts.items()}
+    expected = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+    assert norm["faster-whisper"] == norm["openai-whisper"] == expected
+
+
+@pytest.mark.whisper
+@pytest.mark.parametrize("kind", ["silence", "hold_tone"])
+def test_silence_and_hold_tone_give_no_segments(engines, tmp_path, kind):
+    rate = 8000
+    if kind == "silence":
+        chans = [silence(20, rate), silence(20, rate)]
+    else:  # a 440 Hz hold beep, one second on, one off, with faint line hiss
+        t = np.arange(20 * rate) / rate
+        beep = tone(20, rate, 440, 0.4) * ((t % 2) < 1) + np.random.default_rng(1).normal(0, 0.003, len(t))
+        chans = [beep.astype(np.float32), silence(20, rate)]
+    audio = load_audio(write_wav(tmp_path / f"{kind}.wav", chans, rate))
+    for e in engines.values():
+        t = e.transcribe(audio)
+        assert t.segments == ()
+        assert {(g.start, g.end, g.channel) for g in t.gaps} == {(0.0, 20.0, 0), (0.0, 20.0, 1)}
+
+
+@pytest.mark.whisper
+@needs_tools
+def test_mulaw_8khz_call_transcribes(engines, tmp_path):
+    import subprocess
+
+    speech = speak("The detainer is not a warrant.", tmp_path / "s.wav")
+    src = write_wav(tmp_path / "src.wav", [np.concatenate([silence(0.5, 8000), speech, silence(0.5, 8000)])], 8000)
+    mulaw = tmp_path / "mulaw.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-acodec", "pcm_mulaw", str(mulaw)], check=True)
+    t = engines["faster-whisper"].transcribe(load_audio(mulaw))
+    assert {s.speaker for s in t.segments} == {"unknown"}
+    assert "warrant" in words_of(t)
+
+
+@pytest.mark.whisper
+@needs_tools
+def test_a_batch_of_20_calls_loads_the_model_once(tiny_en_pack, tmp_path, monkeypatch):
+    speech = speak("We need your officers to knock on the door for us.", tmp_path / "s.wav", voice="en-us+m3")
+    path = write_wav(tmp_path / "short.wav", [np.concatenate([silence(0.3, 8000), speech])], 8000)
+    from transcribe import faster_engine
+
+    loads = []
+    real = faster_engine.load_faster_whisper
+    monkeypatch.setattr(faster_engine, "load_faster_whisper", lambda ref, s: loads.append(ref) or real(ref, s))
+    clear_engine_cache()
+    settings = settings_for("faster-whisper", tiny_en_pack, word_timestamps=False)
+    key_loads_before = sum(MODEL_LOADS.values())
+    transcripts = [get_engine(settings).transcribe(load_audio(path)) for _ in range(20)]
+    assert len(loads) == 1 and sum(MODEL_LOADS.values()) - key_loads_before == 1
+    assert all("door" in words_of(t) for t in transcripts)
+
+
+@pytest.mark.whisper
+@needs_tools
+def test_long_call_in_windows_keeps_true_times_and_does_not_cut_speech(engines, tmp_path):
+    # Speech straddles the 30 s window boundary; the window must end before it, not through it.
+    speech = speak("Officer Haskell, the warrant is for receiving stolen property.", tmp_path / "s.wav")
+    rate = 8000
+    start = 30 - len(speech) / rate / 2
+    mono = np.concatenate([silence(start, rate), speech, silence(75 - start - len(speech) / rate, rate)])
+    path = write_wav(tmp_path / "long.wav", [mono], rate)
+    e = engines["faster-whisper"]
+    windowed = engine_module.Engine(e.settings.model_copy(update={"window_s": 30.0}), e.backend)
+    seen = []
+    t = windowed.transcribe_path(path, progress=lambda done, total: seen.append((done, total)))
+    t = dataclasses.replace(t, segments=tuple(s for s in t.segments if not s.flags))
+    assert len(t.segments) == 1 and "stolen property" in t.segments[0].text.lower()
+    assert t.segments[0].start == pytest.approx(start, abs=0.6)
+    assert seen[-1][0] == pytest.approx(75, abs=0.1) and len(seen) == 3
+
+
+def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone_wav, tmp_path):
+    # Real code path, no real weights: structure only (the text is noise).
+    settings = WhisperSettings(engine="openai-whisper", model=str(random_pt), beam_size=1, vad=False,
+                               word_timestamps=False, initial_prompt="")
+    t = get_engine(settings).transcribe(load_audio(stereo_tone_wav))
+    assert t.engine == "openai-whisper" and t.model.startswith("random@sha256:")
+    assert all(s.speaker in ("officer", "ice") and s.avg_logprob is not None for s in t.segments)
+    assert [s.start for s in t.segments] == sorted(s.start for s in t.segments)
+
+
+def test_missing_model_path(tmp_path):
+    with pytest.raises(ModelError, match=r"gone\.pt: no such file or folder"):
+        get_engine(WhisperSettings(model=str(tmp_path / "gone.pt")))
+
+
+def test_corrupt_checkpoint(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint" * 100)
+    with pytest.raises(ModelError, match=r"bad\.pt: not a usable openai-whisper checkpoint"):
+        get_engine(WhisperSettings(model=str(bad)))
+
+
+def test_corrupt_ctranslate2_folder(tmp_path, tiny_en_pack):
+    import shutil
+
+    folder = tmp_path / "ct2"
+    shutil.copytree(tiny_en_pack, folder)
+    (folder / "model.bin").write_bytes(b"\x06\x00\x00\x00garbage")
+    with pytest.raises(ModelError, match=r"ct2: not a usable CTranslate2 Whisper model"):
+        get_engine(WhisperSettings(engine="faster-whisper", model=str(folder)))
+    with pytest.raises(ModelError, match=r"model\.bin: truncated or corrupt CTranslate2 model"):
+        get_engine(WhisperSettings(engine="openai-whisper", model=str(folder), cache_dir=tmp_path / "cache"))
+
+
+def test_ctranslate2_folder_of_the_wrong_kind_for_the_engine(tmp_path, random_pt):
+    with pytest.raises(ModelError, match="faster-whisper needs a CTranslate2 folder"):
+        get_engine(WhisperSettings(engine="faster-whisper", model=str(random_pt)))

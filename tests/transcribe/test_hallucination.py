@@ -1,0 +1,40 @@
+"""transcribe.hallucination: suspect segments are flagged with why, never removed."""
+from __future__ import annotations
+
+import pytest
+
+from transcribe.hallucination import flag_segments, longest_repeat, segment_flags
+from transcribe.segments import Segment
+from transcribe.settings import WhisperSettings
+
+S = WhisperSettings()
+
+
+def seg(text, **kw):
+    return Segment(start=0.0, end=1.0, text=text, **kw)
+
+
+@pytest.mark.parametrize("segment, flags", [
+    (seg("We have an I-200 for him.", avg_logprob=-0.3, no_speech_prob=0.1), ()),
+    (seg("Thank you for watching!", avg_logprob=-0.3, no_speech_prob=0.1), ("known_phantom",)),
+    (seg("you", avg_logprob=-0.2, no_speech_prob=0.2), ("known_phantom",)),
+    (seg("the hospital", avg_logprob=-1.6, no_speech_prob=0.8), ("no_speech", "low_confidence")),
+    (seg("the hospital", avg_logprob=-1.6, no_speech_prob=0.1), ("low_confidence",)),
+    (seg("go to the door " * 6, avg_logprob=-0.2, no_speech_prob=0.1), ("repetition",)),
+    (seg("No, no, we don't do that.", avg_logprob=-0.2, no_speech_prob=0.1), ()),
+    (seg("Anything imported", ), ()),
+])
+def test_segment_flags(segment, flags):
+    assert segment_flags(segment, S) == flags
+
+
+def test_flagging_keeps_every_segment_and_existing_flags():
+    segments = [seg("real words", avg_logprob=-0.1), seg("thank you for watching", flags=("manual",))]
+    out = flag_segments(segments, S)
+    assert len(out) == 2 and out[0] is segments[0]
+    assert out[1].flags == ("manual", "known_phantom") and out[1].text == "thank you for watching"
+
+
+def test_longest_repeat_counts_phrases_in_a_row():
+    assert longest_repeat("I'm going to go, I'm going to go, I'm going to go") == 3
+    assert longest_repeat("one two three") == 1 and longest_repeat("") == 0
