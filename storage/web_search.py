@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, SegmentRecord, TagRecord,
@@ -103,8 +104,9 @@ def search_segments(session: Session, *, text: str, tag: str | None = None, offi
         stmt = stmt.where(exists().where(TagRecord.assessment_pk == AssessmentRecord.id,
                                          TagRecord.segment_idx == SegmentRecord.idx, TagRecord.kind == tag))
     if not terms and not tag:
-        stmt = stmt.where(SegmentRecord.idx == select(func.min(SegmentRecord.idx))
-                          .where(SegmentRecord.transcript_pk == TranscriptRecord.id).scalar_subquery())
+        first = aliased(SegmentRecord)
+        stmt = stmt.where(SegmentRecord.idx == select(func.min(first.idx))
+                          .where(first.transcript_pk == TranscriptRecord.id).scalar_subquery())
     if officer:
         stmt = stmt.where(func.lower(DecisionLogRecord.commanding_officer)
                           .like(_like_pattern(officer.strip().lower()), escape="\\"))

@@ -79,25 +79,24 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def needs_rehash(stored: str) -> bool:
-    """Whether a stored hash uses a lower cost than the current defaults."""
+def needs_rehash(stored: str, n: int = SCRYPT_N) -> bool:
+    """Whether a stored hash uses a lower cost than `n` (and the current r and p)."""
     try:
-        _, n, r, p, _, _ = stored.split("$")
-        return (int(n), int(r), int(p)) < (SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        _, stored_n, r, p, _, _ = stored.split("$")
+        return (int(stored_n), int(r), int(p)) < (n, SCRYPT_R, SCRYPT_P)
     except ValueError:
         return True
 
 
 # Checked when the username does not exist, so a failed sign-in takes as long for an unknown name as
-# for a wrong password and does not reveal which accounts exist.
-_DUMMY_HASH = None
+# for a wrong password and does not reveal which accounts exist. One per cost, made on first need.
+_DUMMY_HASHES: dict[int, str] = {}
 
 
-def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-    return _DUMMY_HASH
+def _dummy_hash(n: int) -> str:
+    if n not in _DUMMY_HASHES:
+        _DUMMY_HASHES[n] = hash_password(secrets.token_urlsafe(16), n=n)
+    return _DUMMY_HASHES[n]
 
 
 def token_hash(token: str) -> str:
@@ -138,16 +137,19 @@ class SessionPolicy:
     lifetime: timedelta
 
 
-def check_credentials(session: Session, username: str, password: str) -> store.User | None:
-    """The active user with this name and password, or None; takes the same time either way."""
+def check_credentials(session: Session, username: str, password: str, *, n: int = SCRYPT_N) -> store.User | None:
+    """The active user with this name and password, or None; takes the same time either way.
+
+    A correct password stored at a lower cost than `n` is re-hashed at `n` (the caller commits).
+    """
     user = store.find_user(session, username)
     if user is None:
-        verify_password(password, _dummy_hash())
+        verify_password(password, _dummy_hash(n))
         return None
     if not verify_password(password, user.password_hash) or not user.active:
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if needs_rehash(user.password_hash, n):
+        user.password_hash = hash_password(password, n=n)
         session.add(user)
     return user
 

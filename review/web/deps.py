@@ -104,8 +104,9 @@ def require_form(permission: str) -> Callable[..., Principal]:
     """Like `require`, and the posted form must carry the session's CSRF token."""
     role_check = require(permission)
 
-    def dependency(request: Request, db: DbDep, principal: Annotated[Principal, Depends(role_check)],
-                   token: Annotated[str | None, Depends(_form_csrf_token)]) -> Principal:
+    # Defaults, not Annotated: with postponed annotations FastAPI cannot see the closure's `role_check`.
+    def dependency(request: Request, db: DbDep, principal: Principal = Depends(role_check),
+                   token: str | None = Depends(_form_csrf_token)) -> Principal:
         if not same_token(token, principal.csrf_token):
             _deny(db, request, principal, "csrf_rejected", {"token": "missing" if not token else "wrong"})
             raise HTTPException(403, "This form has expired or did not come from this app. Reload the page and "

@@ -57,7 +57,7 @@ def login(request: Request, db: DbDep, web: WebDep, username: Annotated[str, For
     if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_page(request, web, next_=safe_next(next, ""), status_code=403,
                            error="The sign-in form expired. Please try again.")
-    user = check_credentials(db, username, password)
+    user = check_credentials(db, username, password, n=web.scrypt_n)
     if user is None:
         # The attempted name is attacker-controlled text: it goes into the detail, not the actor column.
         record_event(db, actor="web:anonymous", action="sign_in", object_type="user", object_id=username,

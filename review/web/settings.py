@@ -24,6 +24,10 @@ class WebSettings(BaseSettings):
     timezone: str = Field(
         default="UTC",
         description="IANA time zone for showing times and reading date filters, e.g. America/Kentucky/Louisville.")
+    scrypt_n: int = Field(
+        default=2 ** 15, ge=2 ** 10, le=2 ** 20,
+        description="scrypt cost N for password hashes (a power of two; 32 MiB at the default). Raising it "
+                    "re-hashes each password at its next sign-in; lower it only for tests.")
     page_size: int = Field(default=50, ge=5, le=500, description="Rows per page in the queue, search and audit log.")
 
     @field_validator("timezone")
@@ -34,6 +38,13 @@ class WebSettings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"CALLREVIEW_WEB_TIMEZONE must be an IANA time zone like America/New_York, "
                              f"got {value!r}") from None
+        return value
+
+    @field_validator("scrypt_n")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError(f"CALLREVIEW_WEB_SCRYPT_N must be a power of two, got {value}")
         return value
 
     @property

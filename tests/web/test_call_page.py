@@ -1,0 +1,143 @@
+"""The call page: log beside transcript, tags with qualifiers, flagged segments, gaps, dispositions."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlmodel import select
+
+from storage.audit import verify_audit_chain
+from storage.calls import current_assessment, current_transcript, find_call, segments_of
+from storage.db import open_session
+from storage.tables import AuditEvent, Disposition, GapRecord, ReviewItem, TagRecord
+from tests.web.conftest import csrf_of, sign_in
+
+
+def test_call_page_puts_the_logged_decision_beside_what_the_transcript_shows(client):
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-002").text
+    logged = html[html.index('<div class="logged">'):html.index('<div class="shown">')]
+    shown = html[html.index('<div class="shown">'):html.index('<section class="recording">')]
+    assert "dispatched" in logged and "criminal_warrant" in logged and "Sgt. P. Lowry" in logged
+    assert "door_knock" in shown and "immigration_warrant" in shown and "criminal_warrant" not in shown
+    assert "Officers were dispatched, but the call shows no criminal warrant, crime or emergency." in html
+
+
+def test_transcript_has_speakers_timestamps_and_seekable_lines(client):
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-002").text
+    assert '<li id="seg-2" class="segment" data-seek="10.72"' in html
+    assert 'class="speaker speaker-ice">ice<' in html and 'class="speaker speaker-officer">officer<' in html
+    assert ">0:10.7<" in html
+    assert '<audio id="player" controls preload="metadata" src="/calls/CR-SAMPLE-002/audio">' in html
+    assert '<script src="/static/call.js"></script>' in html and "<script>" not in html  # no inline script (CSP)
+
+
+def test_tags_are_highlighted_at_their_character_span(client, web_storage):
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-002").text
+    with open_session(web_storage) as s:
+        call = find_call(s, "CR-SAMPLE-002")
+        tags = s.exec(select(TagRecord).where(TagRecord.assessment_pk == current_assessment(s, call.id).id)).all()
+    assert tags
+    for tag in tags:
+        assert re.search(rf'<mark class="tag-{tag.kind} ?" title="{tag.kind}">{re.escape(tag.text)}</mark>', html), tag
+
+
+def test_qualified_mentions_show_their_qualifier(client):
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-003").text  # the detainer call: the officer refuses
+    assert "qualified" in html
+    labels = re.findall(r'<sup class="tag-label[^"]*">([^<]+)</sup>', html)
+    assert any("(" in label for label in labels), labels
+
+
+def test_flagged_segments_are_greyed_with_the_reason_and_gaps_are_shown(client, web_storage):
+    with open_session(web_storage) as s:
+        call = find_call(s, "CR-SAMPLE-002")
+        transcript = current_transcript(s, call.id)
+        seg = segments_of(s, transcript.id)[3]
+        seg.flags_json = json.dumps(["no_speech", "repetition"])
+        s.add(seg)
+        s.add(GapRecord(transcript_pk=transcript.id, start=1.5, end=2.7, reason="no_voice_detected"))
+        s.commit()
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-002").text
+    assert '<li id="seg-3" class="segment flagged"' in html
+    assert "probably no speech here" in html and "repeats earlier text" in html
+    gap = html.index('class="gap"')
+    assert html.index('id="seg-0"') < gap < html.index('id="seg-1"')  # in time order
+    assert "no voice detected" in html and "0:01.5–0:02.7" in html
+
+
+def test_transcript_text_is_escaped(client, web_storage):
+    with open_session(web_storage) as s:
+        call = find_call(s, "CR-SAMPLE-001")
+        seg = segments_of(s, current_transcript(s, call.id).id)[0]
+        seg.text = '<script>alert("x")</script> & <b>bold</b>'
+        s.add(seg)
+        s.commit()
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-001").text
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+def test_viewing_a_call_is_audited(client, web_storage):
+    sign_in(client, "sam")
+    client.get("/calls/CR-SAMPLE-001")
+    client.get("/calls/CR-MISSING")
+    with open_session(web_storage) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.action == "view_call")).all()
+    assert [(e.actor, e.object_id, e.outcome) for e in events] == [("web:sam", "CR-SAMPLE-001", "ok"),
+                                                                   ("web:sam", "CR-MISSING", "not_found")]
+
+
+def _dispose(client, disposition="confirmed", note="Door knock requested and cars sent."):
+    page = client.get("/calls/CR-SAMPLE-002")
+    return client.post("/items/1/disposition", data={"csrf_token": csrf_of(page.text), "disposition": disposition,
+                                                     "note": note})
+
+
+@pytest.mark.parametrize("disposition", ["confirmed", "dismissed", "escalated"])
+def test_disposition_closes_the_item_and_appears_in_the_history(client, web_storage, disposition):
+    sign_in(client, "alice")
+    response = _dispose(client, disposition)
+    assert response.status_code == 303 and response.headers["location"] == "/calls/CR-SAMPLE-002?msg=disposed"
+    html = client.get(response.headers["location"]).text
+    assert "Disposition recorded; the item is closed." in html
+    history = html[html.index('<section class="history">'):]
+    assert "alice" in history and disposition in history and "Door knock requested and cars sent." in history
+    assert 'action="/items/1/disposition"' not in html
+    with open_session(web_storage) as s:
+        item = s.get(ReviewItem, 1)
+        assert (item.status, item.claimed_by, item.close_reason) == ("closed", "alice", f"disposition: {disposition}")
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "dispose")).one()
+        assert verify_audit_chain(s) == []
+    assert (event.actor, event.object_id, event.outcome) == ("web:alice", "1", "ok")
+    assert json.loads(event.detail_json)["note"] == "Door knock requested and cars sent."
+    assert "CR-SAMPLE-002" not in client.get("/queue").text
+
+
+@pytest.mark.parametrize("disposition,note,problem", [
+    ("confirmed", "   ", "a note is required"),
+    ("resolved", "fine", "disposition must be one of confirmed, dismissed, escalated"),
+    ("", "fine", "disposition must be one of"),
+])
+def test_disposition_needs_a_known_value_and_a_note(client, web_storage, disposition, note, problem):
+    sign_in(client, "alice")
+    response = _dispose(client, disposition, note)
+    assert response.status_code == 422 and problem in response.text
+    with open_session(web_storage) as s:
+        assert s.get(ReviewItem, 1).status == "open"
+        assert s.exec(select(Disposition)).all() == []
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "dispose")).one().outcome == "invalid"
+
+
+def test_a_closed_item_cannot_be_disposed_twice(client):
+    sign_in(client, "alice")
+    _dispose(client)
+    page = client.get("/calls/CR-SAMPLE-002")
+    second = client.post("/items/1/disposition", data={"csrf_token": csrf_of(page.text), "disposition": "dismissed",
+                                                       "note": "again"})
+    assert second.status_code == 409 and "already closed" in second.text
