@@ -93,8 +93,9 @@ def queue(json_out: bool = JsonOption,
                     "received_at": r.received_at, "commanding_officer": r.commanding_officer,
                     "decision": r.decision} for r in rows])
         return
-    emit_table(f"review queue ({status})", ["item", "call", "received", "officer", "decision", "verdict", "reasons"],
-               [[r.item_id, r.call_id, r.received_at, r.commanding_officer, r.decision or "(none logged)",
+    emit_table(f"review queue ({status})", ["item", "call", "received (UTC)", "officer", "decision", "verdict", "reasons"],
+               [[r.item_id, r.call_id, r.received_at.strftime("%Y-%m-%d %H:%M") if r.received_at else "",
+                 r.commanding_officer, r.decision or "(none logged)",
                  r.verdict, ", ".join(r.reasons)] for r in rows])
 
 
@@ -162,6 +163,8 @@ _register_subcommands()
 def main() -> None:
     """Entry point of the `callreview` console script."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's per-task INFO lines drown the summary; CALLREVIEW_LOG_LEVEL=INFO brings them back.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", os.environ.get("CALLREVIEW_LOG_LEVEL", "WARNING"))
     logging.basicConfig(level=os.environ.get("CALLREVIEW_LOG_LEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
     app()

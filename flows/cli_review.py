@@ -84,7 +84,36 @@ def eval_cases(directory: Path = typer.Argument(..., help="Folder of case files 
     if json_out:
         emit_json(report)
         return
-    print(evaluation.format_report(report))
+    _print_report(report)
+
+
+def _print_report(report: dict) -> None:
+    def row(name: str, figures: dict) -> list:
+        return [name, figures["tp"], figures["fp"], figures["fn"], f"{figures['precision']:.3f}",
+                f"{figures['recall']:.3f}", f"{figures['f1']:.3f}"]
+
+    columns = ["kind", "tp", "fp", "fn", "precision", "recall", "F1"]
+    tags = report["tags"]
+    emit_table("counted tags per call (qualifier null)", columns,
+               [row(kind, f) for kind, f in tags["per_kind"].items()] + [row("overall", tags)])
+    mentions = report["mentions"]
+    emit_table("mentions (kind, segment, qualifier)", columns,
+               [row(kind, f) for kind, f in mentions["per_kind"].items()] + [row("overall", mentions)])
+    wrong = report.get("wrong", [])
+    if wrong:
+        emit_table("wrong cases", ["case", "expected", "got"],
+                   [[w.get("call_id") or w.get("case"), _brief(w.get("expected")), _brief(w.get("got"))]
+                    for w in wrong])
+    mismatch = report["mismatch"]
+    print(f"cases: {report.get('cases', len(wrong))}  rules: {report['rules_version']}")
+    print(f"tag F1: {tags['f1']:.3f}  verdict accuracy: {report['verdict_accuracy']:.3f}  "
+          f"mismatch recall: {mismatch['recall']:.3f}  mismatch precision: {mismatch['precision']:.3f}")
+
+
+def _brief(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in value.items())
+    return str(value)
 
 
 def register(app: typer.Typer) -> None:

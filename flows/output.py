@@ -11,7 +11,8 @@ from rich.table import Table
 
 JsonOption = typer.Option(False, "--json", help="Print JSON only (no table, no progress).")
 
-stdout = Console(soft_wrap=True)
+# Piped output is not cut to 80 columns: a reviewer's `callreview queue > queue.txt` keeps whole reasons.
+stdout = Console(width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True)
 
 
