@@ -2,8 +2,8 @@
 
 Order of events: `check_credentials` checks a password and `start_session` starts a server-side
 session (a random token in an HttpOnly cookie; the database keeps only its SHA-256, and a per-session
-CSRF token). Every request then goes through `resolve_session`, which ends the session once it is idle too long or past its
-absolute lifetime. `sign_out` deletes the row, so a copied cookie is useless afterwards.
+CSRF token). Every request then goes through `resolve_session`, which ends the session once it is
+idle too long or past its absolute lifetime. `sign_out` deletes the row, so a copied cookie is useless afterwards.
 
 Passwords are hashed with scrypt from the standard library (no native dependency). The cost is kept in
 each hash string, so it can be raised later: `verify_password` accepts old hashes and `needs_rehash`

@@ -23,11 +23,13 @@ def users_page(request: Request, db: DbDep, principal: Annotated[Principal, Depe
 
 
 @router.post("/users")
-def add_user(request: Request, db: DbDep, principal: Annotated[Principal, Depends(require_form("admin"))],
+def add_user(request: Request, db: DbDep, web: WebDep,
+             principal: Annotated[Principal, Depends(require_form("admin"))],
              username: Annotated[str, Form(max_length=64)], role: Annotated[str, Form()],
              password: Annotated[str, Form(max_length=1024)]):
     try:
-        create_user(db, username=username.strip(), password=password, role=role, actor=principal.actor)
+        create_user(db, username=username.strip(), password=password, role=role, actor=principal.actor,
+                    scrypt_n=web.scrypt_n)
     except (InvalidUsername, PasswordTooShort, store.UserExists, ValueError) as exc:
         db.rollback()
         raise HTTPException(422, str(exc)) from None

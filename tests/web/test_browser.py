@@ -1,0 +1,143 @@
+"""The app in headless Chromium (Debian's /usr/bin/chromium driven by Python playwright).
+
+One server per module on a private copy of the sample data; each test gets a fresh browser context
+(no shared cookies). Tests touch different items so their order does not matter: the reviewer
+disposes of CR-SAMPLE-002 (item 1), the supervisor tries CR-SAMPLE-003 (item 2).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import PASSWORD, _settings
+from tests.web.live import serve_in_thread
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live_url(sample_data_template, tmp_path_factory):
+    from review.web.app import create_app
+    from review.web.settings import WebSettings
+    from storage.db import dispose_engines
+    from tests.web.conftest import FAST_SCRYPT_N
+
+    data_dir = tmp_path_factory.mktemp("browser") / "data"
+    shutil.copytree(sample_data_template, data_dir)
+    app = create_app(storage=_settings(data_dir), web=WebSettings(scrypt_n=FAST_SCRYPT_N))
+    with serve_in_thread(app) as url:
+        yield url
+    dispose_engines()
+
+
+@pytest.fixture
+def page(browser, live_url):
+    context = browser.new_context(base_url=live_url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status == 404 else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_load_state()
+
+
+def _current_time(page) -> float:
+    return page.evaluate("document.getElementById('player').currentTime")
+
+
+def test_reviewer_works_an_item_from_the_queue_to_a_disposition(page):
+    audio_statuses: list[int] = []
+    page.on("response", lambda r: audio_statuses.append(r.status) if r.url.endswith("/audio") else None)
+    sign_in(page, "alice")
+    assert page.url.endswith("/queue")
+    row = page.locator("tr.item[data-call='CR-SAMPLE-002']")
+    assert "HIGH" in row.inner_text() and "door knock" in row.inner_text()  # CSS upper-cases the badge
+    row.locator("button.claim").click()
+    page.wait_for_url(re.compile(r"/calls/CR-SAMPLE-002"))
+    assert "You claimed this item" in page.inner_text("main")
+    assert page.locator("mark.tag-door_knock").first.is_visible()
+    # Clicking a transcript line seeks the recording (range requests make that possible).
+    page.click("#seg-2 .text")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 10.72) < 0.05")
+    assert 206 in audio_statuses
+    page.check("input[name=disposition][value=confirmed]")
+    page.fill("textarea[name=note]", "ICE asked for a door knock; two cars were sent.")
+    page.click("button:has-text('Record disposition')")
+    page.wait_for_url(re.compile(r"msg=disposed"))
+    history = page.inner_text("section.history")
+    assert "confirmed" in history and "two cars were sent" in history and "alice" in history
+    assert page.locator("form.dispose").count() == 0
+    page.goto("/queue")
+    assert page.locator("tr.item[data-call='CR-SAMPLE-002']").count() == 0
+    assert page.problems == []
+
+
+def test_supervisor_searches_and_opens_a_result_at_the_moment_said(page):
+    sign_in(page, "sam")
+    assert page.url.endswith("/search")
+    page.fill("input[name=q]", '"knock on the door"')
+    page.click("button:has-text('Search')")
+    page.wait_for_selector("li.hit")
+    assert page.inner_text("li.hit mark") == "knock on the door"
+    page.click("a.hit-link")
+    page.wait_for_url(re.compile(r"/calls/CR-SAMPLE-002#t=10\.72$"))
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 10.72) < 0.05")
+    assert "current" in page.get_attribute("#seg-2", "class")
+    assert page.problems == []
+
+
+def test_supervisor_cannot_dispose_even_by_posting_the_form_directly(page):
+    sign_in(page, "sam")
+    page.goto("/calls/CR-SAMPLE-003")
+    assert page.locator("form.dispose").count() == 0
+    assert "Dispositions are recorded by internal affairs" in page.inner_text("section.disposition")
+    token = page.get_attribute("input[name=csrf_token]", "value")
+    status = page.evaluate("""async (token) => {
+        const body = new URLSearchParams({csrf_token: token, disposition: "dismissed", note: "bypassing the UI"});
+        const r = await fetch("/items/2/disposition", {method: "POST", body});
+        return r.status; }""", token)
+    assert status == 403
+    page.goto("/queue")
+    assert "Not allowed" in page.inner_text("main")
+    page.goto("/calls/CR-SAMPLE-003")
+    assert "None yet." in page.inner_text("section.history")
+
+
+@pytest.mark.parametrize("path", ["/queue", "/calls/CR-SAMPLE-002", "/search?q=knock", "/calls/CR-SAMPLE-002/audio",
+                                  "/admin/audit"])
+def test_anonymous_user_sees_nothing(page, path):
+    page.goto(path)
+    assert "/login?next=" in page.url
+    text = page.inner_text("body")
+    assert "Sign in" in text
+    assert "CR-SAMPLE" not in text and "Lowry" not in text and "knock" not in text.lower()
+    assert page.locator("audio").count() == 0
