@@ -7,12 +7,12 @@ For each segment that is not flagged as suspect, in this order:
 3. where candidates of one family overlap keep one (an I-200 over "warrant", the longer span otherwise);
 4. qualify each one by trigger scope (review/qualifiers.py), and mark policy lists ("a criminal warrant,
    a crime, or an emergency") as the officer restating policy;
-Then, over the whole call, resolve "a warrant" to the kind the call reveals (review/warrants.py).
+Then, over the whole call, carry an old charge to later mentions of it in the same words, and resolve "a warrant" to the kind the call reveals (review/warrants.py).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from review.mentions import Mention
@@ -70,7 +70,28 @@ def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
             mentions.append(Mention(
                 kind=c.kind, segment=index, speaker=seg.speaker, start=seg.start, end=seg.end,
                 char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier))
+    mentions = _carry_charge_history(mentions, texts, rules)
     return resolve_warrants(mentions, texts, rules)
+
+
+def _carry_charge_history(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
+    """A crime named again in the same words is the same old charge ("... criminal trespass, District Court."
+    then "What was the trespass about?"), unless its segment marks the incident at hand ("right now").
+
+    Only the exact noun carries over: "he has an assault conviction" must not make "he's assaulting her"
+    historical.
+    """
+    past: set[str] = set()
+    out = []
+    for m in mentions:
+        key = m.text.lower()
+        if m.kind == "crime" and m.qualifier == "historical":
+            past.add(key)
+        elif (m.kind == "crime" and m.qualifier is None and key in past
+              and not rules.present_markers.search(texts[m.segment] or "")):
+            m = replace(m, qualifier="historical")
+        out.append(m)
+    return out
 
 
 def _find_candidates(text: str, previous: list[str], rules: Rules) -> list[_Candidate]:
