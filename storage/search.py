@@ -319,7 +319,8 @@ def _call_filter_sql(filters: SearchFilters, params: dict, dialect: str) -> list
     Each is built once per query as a set, so a candidate segment costs a probe per set, not a chain
     of joins; one set per table keeps each set cheap to build.
     """
-    log_where, assessment_where = [], []
+    log_where: list[str] = []
+    assessment_where: list[str] = []
     if filters.officer:
         params["officer"] = _like_pattern(filters.officer)
         # SQLite's LIKE already ignores ASCII case (and lower() on every row costs); PostgreSQL has ILIKE.
@@ -340,11 +341,6 @@ def _call_filter_sql(filters: SearchFilters, params: dict, dialect: str) -> list
     if filters.verdict:
         params["verdict"] = filters.verdict
         assessment_where.append("a.verdict = :verdict")
-    if filters.tag:
-        params["tag"] = filters.tag
-        # Driven from the tag index: only assessments with such a mention are looked at.
-        assessment_where.append("a.id IN (SELECT g.assessment_pk FROM tag g WHERE g.kind = :tag "
-                                "AND g.qualifier IS NULL)")
     parts = []
     if no_log:
         # "none": calls with no logged decision (queued as missing_log); log filters cannot also hold.
@@ -352,7 +348,13 @@ def _call_filter_sql(filters: SearchFilters, params: dict, dialect: str) -> list
                      "WHERE d.call_pk = c.id)")
     if log_where:
         parts.append("SELECT d.call_pk FROM decision_log d WHERE " + " AND ".join(log_where))
-    if assessment_where:
+    if filters.tag:
+        params["tag"] = filters.tag
+        # Driven from the counted-mention index: only assessments with such a mention are looked at.
+        parts.append("SELECT a.call_pk FROM tag g JOIN assessment a ON a.id = g.assessment_pk "
+                     "WHERE g.kind = :tag AND g.qualifier IS NULL AND a.is_current"
+                     + "".join(f" AND {w}" for w in assessment_where))
+    elif assessment_where:
         parts.append("SELECT a.call_pk FROM assessment a WHERE a.is_current AND " + " AND ".join(assessment_where))
     return parts
 
@@ -378,7 +380,7 @@ _SQLITE_SCHEMA = (
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
         text, segment_id UNINDEXED, tokenize='porter unicode61 remove_diacritics 2', prefix='3')""",
     # The tag filter reads counted mentions of one kind from this index alone.
-    "CREATE INDEX IF NOT EXISTS tag_counted_kind ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
+    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
     f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_insert AFTER INSERT ON segment
         BEGIN
           INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
@@ -482,8 +484,8 @@ def rebuild_sqlite_search(conn: Connection) -> None:
 # --- PostgreSQL --------------------------------------------------------------------------------------
 
 _PG_SCHEMA = (
-    f"CREATE INDEX IF NOT EXISTS segment_text_search ON segment USING gin (to_tsvector('{PG_CONFIG}', text))",
-    "CREATE INDEX IF NOT EXISTS tag_counted_kind ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
+    f"CREATE INDEX IF NOT EXISTS segment_fts_text ON segment USING gin (to_tsvector('{PG_CONFIG}', text))",
+    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
 )
 
 # The same bounded ranking as SQLite: the newest RANK_WINDOW matches, then ts_rank_cd on those only
@@ -659,7 +661,7 @@ def _ensure_index(session: Session, dialect: str) -> None:
         found = session.connection().exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first()
     elif dialect == "postgresql":
-        found = session.connection().exec_driver_sql("SELECT to_regclass('segment_text_search')").scalar()
+        found = session.connection().exec_driver_sql("SELECT to_regclass('segment_fts_text')").scalar()
     else:
         return
     if not found:
