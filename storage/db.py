@@ -5,10 +5,12 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage import users  # noqa: F401  (the web app's accounts and sessions)
+from storage.migrate import upgrade
+from storage.search import install_search_index
 from storage.settings import StorageSettings
 
 _engines: dict[str, Engine] = {}
@@ -23,8 +25,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(settings: StorageSettings) -> Engine:
-    """Return the (cached per URL) engine for these settings, creating the data folder and schema."""
+def make_engine(settings: StorageSettings, *, migrate: bool = True) -> Engine:
+    """Return the (cached per URL) engine for these settings, creating the data folder and the schema.
+
+    `migrate=False` gives an engine on the database as it is (for generating a migration).
+    """
     url = settings.url
     if url in _engines:
         return _engines[url]
@@ -34,7 +39,9 @@ def make_engine(settings: StorageSettings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    if migrate:
+        upgrade(engine)
+        install_search_index(engine)
     _engines[url] = engine
     return engine
 

@@ -14,7 +14,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Tables the search index creates itself (FTS5 shadow tables and the like) are not Alembic's business.
+# The search index creates its own tables, triggers and indexes (FTS5 shadow tables, the PostgreSQL GIN
+# index), all named segment_fts*: `storage.search.install_search_index` manages them, not Alembic.
 _UNMANAGED_PREFIXES = ("segment_fts",)
 
 
@@ -27,7 +28,7 @@ def load_models() -> None:
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name and name.startswith(_UNMANAGED_PREFIXES))
+    return not (type_ in ("table", "index") and name and name.startswith(_UNMANAGED_PREFIXES))
 
 
 def _config(connection=None) -> Config:
