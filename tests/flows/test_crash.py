@@ -1,0 +1,277 @@
+"""Crash safety (issue 6): kill `callreview run` mid-batch with SIGKILL, run it again, and every call is
+processed exactly once.
+
+DESIGN.md: "The same file dropped twice is one call; a crash mid-batch loses nothing and the next run resumes."
+Each kill point starts the installed console script (`callreview run INBOX --json`) against one Prefect
+server for the session, kills its process group at a different moment (after the k-th call's intake shows
+up in the database, plus a random delay; with one or two workers), runs the batch again to completion (the
+same flow and settings as the CLI, in this process, which saves a start-up of Prefect and torch per test),
+and compares the database and the archive with a clean run of the same inbox.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from sqlalchemy.pool import NullPool
+from sqlmodel import func, select
+
+from live_prefect import cli_env, prefect_api_url
+from storage.custody import verify_archive
+from storage.db import dispose_engines, open_session
+from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, ReviewItem, SegmentRecord,
+                            TranscriptRecord)
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "data" / "cases"
+MAKE_INBOX = ROOT.parent / "shared" / "tools" / "make_inbox.py"
+N_CALLS = 12
+RUN_TIMEOUT_S = 240
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def crash_inbox(tmp_path_factory) -> Path:
+    """N_CALLS short calls (tests/data/cases) rendered by espeak-ng once, with transcript sidecars."""
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (.ci/install installs it)")
+    cases = tmp_path_factory.mktemp("crash-cases")
+    for case in sorted(CASES.glob("TC-*.json"))[:N_CALLS]:
+        shutil.copy(case, cases / case.name)
+    inbox = tmp_path_factory.mktemp("crash-inbox")
+    subprocess.run([sys.executable, str(MAKE_INBOX), str(cases), str(inbox), "--with-transcript"], check=True,
+                   capture_output=True)
+    assert len(list(inbox.glob("*.wav"))) == N_CALLS
+    return inbox
+
+
+def _copy_inbox(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest)
+    return dest
+
+
+def _env(storage, workers: int = 1) -> dict[str, str]:
+    return cli_env(storage.data_dir, CALLREVIEW_DATABASE_URL=storage.url, CALLREVIEW_WORKERS=str(workers))
+
+
+def _run_in_process(inbox: Path, storage, workers: int = 1) -> dict:
+    """The batch as `callreview run` runs it, in this process (no second start-up of Prefect and torch)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.inbox import configured_flow
+    from flows.settings import BatchSettings
+
+    with temporary_settings({PREFECT_API_URL: prefect_api_url()}):
+        summary = configured_flow(BatchSettings(workers=workers))(str(inbox), storage=storage).to_dict()
+    assert (summary["failed"], summary["quarantined"]) == (0, 0), [c for c in summary["calls"]
+                                                                    if c["status"] != "processed"]
+    return summary
+
+
+def _state(storage) -> dict:
+    """Everything a run leaves behind that must not depend on whether it was interrupted."""
+    with open_session(storage) as s:
+        calls = s.exec(select(Call)).all()
+        open_items = s.exec(select(Call.call_id, ReviewItem.verdict, ReviewItem.reasons_json)
+                            .join(ReviewItem, ReviewItem.call_pk == Call.id)
+                            .where(ReviewItem.status == "open")).all()
+        verdicts = s.exec(select(Call.call_id, AssessmentRecord.verdict, AssessmentRecord.reasons_json)
+                          .join(AssessmentRecord, AssessmentRecord.call_pk == Call.id)
+                          .where(AssessmentRecord.is_current == True)).all()  # noqa: E712
+        audit = Counter(s.exec(select(AuditEvent.action)).all())
+        counts = {t.__name__: s.exec(select(func.count()).select_from(t)).one()
+                  for t in (Call, DecisionLogRecord, TranscriptRecord, SegmentRecord, AssessmentRecord, ReviewItem)}
+    return {"calls": sorted((c.call_id, c.sha256) for c in calls),
+            "statuses": Counter(c.status for c in calls),
+            "errors": [c.error for c in calls if c.error],
+            "verdicts": sorted(verdicts),
+            "open_items": sorted(open_items),
+            "audit": {a: audit[a] for a in ("intake", "transcribe", "assess")},
+            "counts": counts}
+
+
+def _current_transcripts_without_segments(storage) -> list[int]:
+    with open_session(storage) as s:
+        return list(s.exec(select(TranscriptRecord.call_pk)
+                           .where(TranscriptRecord.is_current == True)  # noqa: E712
+                           .where(~select(SegmentRecord.id)
+                                  .where(SegmentRecord.transcript_pk == TranscriptRecord.id).exists())))
+
+
+@pytest.fixture(scope="module")
+def clean_run(crash_inbox, tmp_path_factory, storage_factory) -> dict:
+    """The state a run that was never interrupted leaves (SQLite; the verdicts do not depend on the database)."""
+    tmp = tmp_path_factory.mktemp("crash-clean")
+    with storage_factory("sqlite", tmp) as storage:
+        summary = _run_in_process(_copy_inbox(crash_inbox, tmp / "inbox"), storage)
+        assert summary["processed"] == N_CALLS
+        return _state(storage)
+
+
+def _intakes(engine: sqlalchemy.Engine) -> int:
+    """Calls registered so far, read without Alembic (the run under test migrates the database itself)."""
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql('SELECT count(*) FROM "call"').scalar_one()
+    except sqlalchemy.exc.DBAPIError:
+        return 0  # the run has not created its tables yet
+
+
+def _run_and_kill(inbox: Path, storage, kill_point: int) -> dict:
+    """Start `callreview run`, SIGKILL it at kill point `kill_point`, and say where it was."""
+    rng = random.Random(kill_point)
+    after_intakes = 1 + kill_point % N_CALLS  # kill once this many calls are in the database...
+    delay = rng.uniform(0.0, 1.5)             # ...and this much later, to land inside and between stages
+    workers = 1 + kill_point % 2
+    proc = subprocess.Popen(["callreview", "run", str(inbox), "--json"], env=_env(storage, workers),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    engine = sqlalchemy.create_engine(storage.url, poolclass=NullPool)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while _intakes(engine) < after_intakes:
+            if proc.poll() is not None:
+                pytest.fail(f"callreview run ended before kill point {kill_point}: {proc.stderr.read()[-3000:]}")
+            assert time.monotonic() < deadline, "no progress: the run never reached the kill point"
+            time.sleep(0.02)
+        time.sleep(delay)
+        still_running = proc.poll() is None
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: a Dask or Prefect child dies with it
+        proc.wait()
+        proc.stderr.close()
+        with engine.connect() as conn:
+            assessed = conn.exec_driver_sql("SELECT count(*) FROM \"call\" WHERE status = 'assessed'").scalar_one()
+    finally:
+        engine.dispose()
+    return {"still_running": still_running, "assessed": assessed, "workers": workers, "delay": delay}
+
+
+def _archive_files(storage) -> list[str]:
+    archive = storage.archive_dir
+    return sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("kill_point", range(10))
+def test_a_batch_killed_mid_run_is_finished_by_the_next_run_exactly_once(kill_point, crash_inbox, clean_run,
+                                                                          tmp_path, storage_settings):
+    inbox = _copy_inbox(crash_inbox, tmp_path / "inbox")
+    killed = _run_and_kill(inbox, storage_settings, kill_point)
+    assert killed["still_running"] and killed["assessed"] < N_CALLS, f"the kill came after the batch: {killed}"
+    # What a reader sees right after the crash: no half-written transcript is current.
+    assert _current_transcripts_without_segments(storage_settings) == []
+    dispose_engines()
+
+    summary = _run_in_process(inbox, storage_settings, workers=1 + (kill_point + 1) % 2)
+
+    assert summary["processed"] + summary["skipped"] == N_CALLS
+    assert summary["processed"] >= N_CALLS - killed["assessed"]
+    state = _state(storage_settings)
+    assert state["statuses"] == {"assessed": N_CALLS}, killed
+    assert state["errors"] == []
+    assert state["calls"] == clean_run["calls"]
+    assert state["verdicts"] == clean_run["verdicts"]
+    assert state["open_items"] == clean_run["open_items"]
+    assert state["counts"] == clean_run["counts"], killed   # no duplicate transcripts, assessments, items
+    assert state["audit"] == {"intake": N_CALLS, "transcribe": N_CALLS, "assess": N_CALLS}
+    assert _current_transcripts_without_segments(storage_settings) == []
+
+    files = _archive_files(storage_settings)
+    assert [f for f in files if not Path(f).name.startswith(".incoming-")] == sorted(
+        f"{sha[:2]}/{sha}.wav" for _, sha in clean_run["calls"])
+    with open_session(storage_settings) as s:
+        report = verify_archive(s, storage_settings)
+    assert (report.checked, report.verified, report.missing, report.altered, report.orphaned) == (
+        N_CALLS, N_CALLS, (), (), ())
+    # A kill inside archive_file's copy leaves its temporary file; that is what verify reports as a
+    # leftover (test_an_interrupted_archive_copy_is_cleaned_up_by_the_next_run covers removing it).
+    assert all(p.path.split("/")[-1].startswith(".incoming-") for p in report.leftovers)
+    assert [p for p in report.audit_problems if "are missing" not in p.problem] == []
+    if storage_settings.url.startswith("sqlite"):
+        assert report.audit_problems == ()
+    # else: a transaction the kill rolled back leaves a gap in PostgreSQL's id sequence, which the chain
+    # check reports as missing rows (test_a_killed_transaction_leaves_the_audit_chain_whole).
+
+
+_KILL_INSIDE_TRANSACTION = """
+import os, signal
+from storage.audit import record_event
+from storage.db import open_session
+from storage.settings import StorageSettings
+
+with open_session(StorageSettings()) as session:
+    record_event(session, actor="batch", action="intake", object_type="call", object_id="killed")
+    session.flush()  # the row is written inside the transaction, as every stage writes its event
+    os.kill(os.getpid(), signal.SIGKILL)  # ...and the process dies before the commit
+"""
+
+
+def test_a_killed_transaction_leaves_the_audit_chain_whole(request, storage_settings):
+    """A stage killed between writing its audit row and committing must not read as tampering later."""
+    from storage.audit import record_event, verify_audit_chain
+
+    if not storage_settings.url.startswith("sqlite"):
+        request.applymarker(pytest.mark.xfail(
+            reason="PostgreSQL: the rolled-back insert used up an id of audit_event's sequence, and "
+                   "verify_audit_chain reports the gap as 'rows N..N are missing' (proposed fix: record_event "
+                   "assigns id = last id + 1 itself, as it already takes prev_hash from the last row)",
+            strict=True))
+    with open_session(storage_settings) as s:
+        record_event(s, actor="batch", action="intake", object_type="call", object_id="before")
+        s.commit()
+    env = {**os.environ, "CALLREVIEW_DATA_DIR": str(storage_settings.data_dir),
+           "CALLREVIEW_DATABASE_URL": storage_settings.url}
+    died = subprocess.run([sys.executable, "-c", _KILL_INSIDE_TRANSACTION], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
+    with open_session(storage_settings) as s:
+        record_event(s, actor="batch", action="intake", object_type="call", object_id="after")
+        s.commit()
+        assert [e.object_id for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))] == ["before", "after"]
+        assert verify_audit_chain(s) == []
+
+
+_KILL_INSIDE_ARCHIVE_COPY = """
+import os, sys
+from pathlib import Path
+from storage.archive import archive_file
+
+os.mkfifo(sys.argv[1])  # reading a FIFO blocks: the copy has begun and stays open until the kill
+archive_file(Path(sys.argv[1]), Path(sys.argv[2]), max_bytes=1 << 30)
+"""
+
+
+@pytest.mark.xfail(reason="nothing removes the .incoming-* file a killed archive copy leaves, so `callreview "
+                          "verify` fails on it for ever (proposed fix: the batch removes .incoming-* files in the "
+                          "archive older than an hour before it starts)", strict=True)
+def test_an_interrupted_archive_copy_is_cleaned_up_by_the_next_run(crash_inbox, tmp_path, storage_settings):
+    copying = subprocess.Popen([sys.executable, "-c", _KILL_INSIDE_ARCHIVE_COPY, str(tmp_path / "big.wav"),
+                                str(storage_settings.archive_dir)], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(storage_settings.archive_dir.glob(".incoming-*")):
+        assert copying.poll() is None and time.monotonic() < deadline, "the copy never started"
+        time.sleep(0.05)
+    os.killpg(copying.pid, signal.SIGKILL)
+    copying.wait()
+    (leftover,) = storage_settings.archive_dir.glob(".incoming-*")
+    day_ago = time.time() - 86400  # a copy that old is not in progress (no age a fix could reasonably pick)
+    os.utime(leftover, (day_ago, day_ago))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for f in crash_inbox.glob("TC-01.*"):
+        shutil.copy(f, inbox / f.name)
+
+    _run_in_process(inbox, storage_settings)
+
+    with open_session(storage_settings) as s:
+        report = verify_archive(s, storage_settings)
+    assert (report.verified, report.orphaned, report.leftovers) == (1, (), ())
