@@ -121,3 +121,17 @@ def random_whisper_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("whisper") / "random-tiny.pt"
     torch.save({"dims": dims.__dict__, "model_state_dict": model.state_dict()}, path)
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI every test must run: a skip (no PostgreSQL, no Chromium, no Whisper weights) is a failure there.
+
+    Locally a missing piece only skips, so a laptop without PostgreSQL can still run the rest.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where everything must run: {reason}"
