@@ -13,6 +13,7 @@ from review.web.deps import DbDep, WebDep, require
 from review.web.query import choice, parse_day
 from review.web.templating import render
 from storage.audit import record_event
+from storage.search import InvalidSearchQuery, search
 from storage.web_search import search_segments
 
 router = APIRouter()
@@ -27,17 +28,22 @@ def search_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[P
             "date_from": parse_day("date_from", date_from), "date_to": parse_day("date_to", date_to),
             "decision": choice("decision", decision, DECISIONS), "verdict": choice("verdict", verdict, VERDICTS)}
     asked = any(v for v in form.values())
-    hits = None
+    hits, error = None, None
     if asked:
         zone = web.zone
         # Dates are whole days in the app's time zone: from the start of date_from to the end of date_to.
         start = datetime.combine(form["date_from"], time.min, zone) if form["date_from"] else None
         stop = datetime.combine(form["date_to"] + timedelta(days=1), time.min, zone) if form["date_to"] else None
-        hits = search_segments(db, text=form["q"], tag=form["tag"], officer=form["officer"], date_from=start,
-                               date_to=stop, decision=form["decision"], verdict=form["verdict"],
-                               limit=web.page_size)
+        filters = dict(tag=form["tag"], officer=form["officer"], date_from=start, date_to=stop,
+                       decision=form["decision"], verdict=form["verdict"], limit=web.page_size)
+        try:
+            # Words go through the full-text index; a search by filters alone lists the matching calls' segments.
+            hits = search(db, form["q"], **filters) if form["q"] else search_segments(db, text="", **filters)
+        except InvalidSearchQuery as exc:
+            error, hits = str(exc), []
         record_event(db, actor=principal.actor, action="search", object_type="transcripts", object_id=form["q"],
+                     outcome="invalid_query" if error else "ok",
                      detail={"query": {k: str(v) for k, v in form.items() if v}, "hits": len(hits)})
         db.commit()
-    return render(request, "search.html", {"form": form, "hits": hits, "decisions": DECISIONS,
+    return render(request, "search.html", {"form": form, "hits": hits, "error": error, "decisions": DECISIONS,
                                            "limit": web.page_size})

@@ -114,3 +114,19 @@ def test_date_filters_are_days_in_the_app_time_zone(client):
     sign_in(client, "sam")
     assert "CR-SAMPLE-002" in client.get("/search?date_from=2017-06-05&date_to=2017-06-05").text
     assert "CR-SAMPLE-002" not in client.get("/search?date_to=2017-06-04").text
+
+
+def test_a_malformed_query_is_explained_on_the_page_and_audited(client, web_storage):
+    sign_in(client, "sam")
+    response = client.get('/search?q="knock on')
+    assert response.status_code == 200
+    assert "without a closing one" in response.text
+    with open_session(web_storage) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "search")).all()[-1]
+    assert event.outcome == "invalid_query"
+
+
+def test_word_search_uses_the_full_text_index_with_stemming(client):
+    sign_in(client, "sam")
+    html = client.get("/search?q=knocking").text  # the transcript says "knock"; FTS stems both
+    assert "CR-SAMPLE-002" in html
