@@ -198,6 +198,10 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
     compiled_resolution = {
         "inactive": compile_(_require(resolution, "inactive", str, source, "warrant_resolution"),
                              "warrant_resolution.inactive"),
+        # optional: a question about what a warrant is for ("what's the charge on it?"); crimes named in
+        # the answer (the next segment) are the warrant's charge, not the incident at hand.
+        "charge_question": (compile_(resolution["charge_question"], "warrant_resolution.charge_question")
+                            if resolution.get("charge_question") else None),
     }
     usability = _require(data, "usability", dict, source)
     compiled_usability = {
@@ -209,6 +213,8 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         "noisy_segment_share": float(usability.get("noisy_segment_share", 0.5)),
         "troubled_noisy_share": float(usability.get("troubled_noisy_share", 0.25)),
         "min_trouble_phrases": int(usability.get("min_trouble_phrases", 2)),
+        # a short call whose speakers keep losing each other never got to a request, noise markers or not
+        "short_call_words": int(usability.get("short_call_words", 0)),
     }
     refusal = data.get("speaker_refusal") or {}
     return Rules(

@@ -7,7 +7,9 @@ For each segment that is not flagged as suspect, in this order:
 3. where candidates of one family overlap keep one (an I-200 over "warrant", the longer span otherwise);
 4. qualify each one by trigger scope (review/qualifiers.py), and mark policy lists ("a criminal warrant,
    a crime, or an emergency") as the officer restating policy;
-Then, over the whole call, carry an old charge to later mentions of it in the same words, and resolve "a warrant" to the kind the call reveals (review/warrants.py).
+Then, over the whole call, carry an old charge to later mentions of it in the same words, make a crime named
+in answer to "what's the charge on the warrant?" that warrant's charge, and resolve "a warrant" to the kind
+the call reveals (review/warrants.py).
 """
 from __future__ import annotations
 
@@ -71,7 +73,35 @@ def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
                 kind=c.kind, segment=index, speaker=seg.speaker, start=seg.start, end=seg.end,
                 char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier))
     mentions = _carry_charge_history(mentions, texts, rules)
+    mentions = _answer_to_charge_question(mentions, texts, rules)
     return resolve_warrants(mentions, texts, rules)
+
+
+def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
+    """A crime named in the answer to "what's the charge on the warrant?" is that warrant's charge
+    ("... its a burglary second degree"), not the incident at hand, unless the answer marks the present
+    before it ("no, he just punched my partner").
+
+    Whisper splits turns and drops punctuation, so the question is the nearest earlier non-empty segment.
+    """
+    question = rules.resolution.get("charge_question")
+    if question is None:
+        return mentions
+    answers: set[int] = set()
+    previous: int | None = None
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        if previous is not None and question.search(texts[previous]):
+            answers.add(i)
+        previous = i
+
+    def present_before(m: Mention) -> bool:
+        return any(p.start() < m.char_end for p in rules.present_markers.finditer(texts[m.segment] or ""))
+
+    return [replace(m, qualifier="historical")
+            if m.kind == "crime" and m.qualifier is None and m.segment in answers and not present_before(m)
+            else m for m in mentions]
 
 
 def _carry_charge_history(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:

@@ -7,7 +7,9 @@ A transcript is unusable when, counting only segments not flagged as suspect:
   English, and terse radio English ("Copy, sending two units") still counts as English;
 - it is mostly noise: at least `noisy_segment_share` of its segments carry markers such as [inaudible] or
   [static], or at least `troubled_noisy_share` do while the speakers keep saying they cannot hear each
-  other ("you're breaking up", "say again"): then the request itself cannot be made out.
+  other ("you're breaking up", "say again"): then the request itself cannot be made out;
+- it is short (under `short_call_words` words) and the speakers keep losing each other ("hello, you
+  there?", "I think we lost him"): the call dropped before any request was made.
 """
 from __future__ import annotations
 
@@ -47,4 +49,6 @@ def is_unusable(segments: Sequence[Segment], language: str | None, rules: Rules)
     if share >= cfg["noisy_segment_share"]:
         return True
     trouble = sum(len(cfg["trouble"].findall(t)) for t in texts)
+    if all_words < cfg.get("short_call_words", 0) and trouble >= cfg["min_trouble_phrases"]:
+        return True
     return share >= cfg["troubled_noisy_share"] and trouble >= cfg["min_trouble_phrases"]

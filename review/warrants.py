@@ -3,8 +3,9 @@
 DESIGN.md: "The call may say 'a warrant' first and reveal its kind later: then it is whatever it turns out
 to be." The tagger marks such mentions with the provisional kind `warrant`; this module, which sees the
 whole call, decides, in this order:
-1. a doubted or denied warrant ("any warrants on him?", "no warrants on your side") is about a criminal
-   warrant: that is the only kind the police ask about, and it does not count either way;
+1. a doubted, denied or past warrant ("any warrants on him?", "no warrants on your side", "he had a warrant
+   in Texas, got served years ago") is about a criminal warrant: that is the only kind the police ask about
+   or that lives on a record, and it does not count either way;
 2. otherwise it takes the kind of the call's typed, counted warrant mentions (an I-200, a detainer, a felony
    warrant); when the call has both kinds, the nearest one in the call;
 3. when the call only says the warrant is not criminal ("it's not a court warrant"), it is immigration paper;
@@ -49,7 +50,7 @@ def resolve_warrants(mentions: list[Mention], texts: Sequence[str | None], rules
 
 
 def _kind_for(m: Mention, typed: list[Mention], denied_criminal: bool) -> str | None:
-    if m.qualifier in ("negated", "hypothetical"):
+    if m.qualifier in ("negated", "hypothetical", "historical"):
         return "criminal_warrant"
     kinds = {t.kind for t in typed}
     if len(kinds) == 1:
