@@ -18,6 +18,11 @@ from review.mentions import KINDS, QUALIFIERS, counted_kinds
 from review.policy import assess
 from transcribe.segments import SPEAKERS, Segment
 
+# Hypothesis warns when the global `random` state moves while it draws an example. Background threads of
+# the session's Prefect test server (tests/flows) use `random`, which makes that warning, an error under
+# our filterwarnings, fire at random here; the strategies below never touch `random` themselves.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
+
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
