@@ -169,3 +169,14 @@ def test_old_quarantined_copies_are_removed_and_their_reason_kept(storage_settin
 def test_a_cutoff_without_a_timezone_is_refused(calls):
     with pytest.raises(ValueError, match="timezone-aware"):
         _purge(calls, before=datetime(2021, 1, 1))
+
+
+def test_purged_transcripts_can_no_longer_be_found_by_search(calls):
+    from storage.search import search
+
+    with open_session(calls) as s:
+        assert {h.call_id for h in search(s, "knock door")} >= {"CR-CLEAN", "CR-OPEN"}
+    _purge(calls)
+    with open_session(calls) as s:
+        found = {h.call_id for h in search(s, "knock door")}
+    assert "CR-CLEAN" not in found and "CR-CLOSED" not in found and "CR-OPEN" in found
