@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import stages  # noqa: E402
-from flows.inbox_files import scan_inbox  # noqa: E402
+from flows.inbox_files import display_path, scan_inbox  # noqa: E402
 from flows.settings import BatchSettings  # noqa: E402
 from review.rules import load_rules  # noqa: E402
 from review.settings import ReviewSettings  # noqa: E402
@@ -92,11 +92,11 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     hook = progress_hook.get()
     for entry, f_intake, f_transcript, f_assess in chains:
         summary.seen += 1
-        row = {"file": entry.recording.name, "call_id": None, "status": "failed", "reason": None}
+        row = {"file": display_path(entry.recording.name), "call_id": None, "status": "failed", "reason": None}
         outcome = f_intake.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             summary.failed += 1
-            row["reason"] = f"{entry.recording}: intake failed: {outcome}"
+            row["reason"] = f"{display_path(entry.recording)}: intake failed: {outcome}"
         else:
             row.update(call_id=outcome.call_id, status=outcome.status, reason=outcome.reason)
             if outcome.status in _ACTIVE:
@@ -104,8 +104,8 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
                                           f_assess.result(raise_on_failure=False)) if isinstance(r, BaseException)),
                              None)
                 if error is not None:  # one bad call must not stop the batch
-                    stages.mark_failed(storage, outcome.call_pk, f"{entry.recording}: {error}")
-                    logger.error("%s failed: %s", entry.recording.name, error)
+                    stages.mark_failed(storage, outcome.call_pk, f"{display_path(entry.recording)}: {error}")
+                    logger.error("%s failed: %s", row["file"], error)
                     summary.failed += 1
                     row.update(status="failed", reason=str(error))
                 else:
@@ -120,7 +120,7 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
                 summary.quarantined += 1
         summary.calls.append(row)
         if hook:
-            hook(entry.recording.name, row["status"])
+            hook(row["file"], row["status"])
     summary.verdicts = dict(sorted(verdicts.items()))
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)

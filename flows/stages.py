@@ -59,12 +59,14 @@ class _Refused(Exception):
 
 
 def _quarantine(storage: StorageSettings, path: Path, reason: str, sha: str | None) -> IntakeResult:
-    copy = None
-    if _is_text(path):
-        copy = quarantine_file(path, storage.quarantine_dir, reason, max_bytes=storage.max_file_bytes)
-    # else: quarantine_file writes the raw path into its reason file, which an undecodable name breaks;
-    # the refusal is still stored and audited below, and the original stays in the inbox.
     name, source = display_path(path.name), display_path(path)
+    if sha is None:
+        # Refused before hashing (too large, a symlink, an odd name): the same refusal on the next nightly
+        # run is not a new event.
+        with open_session(storage) as session:
+            if store.find_quarantine(session, source, reason) is not None:
+                return IntakeResult(name=name, status="skipped", reason="already quarantined")
+    copy = quarantine_file(path, storage.quarantine_dir, reason, max_bytes=storage.max_file_bytes)
     with open_session(storage) as session:
         row = store.add_quarantine(session, sha256=sha, original_name=name, source_path=source,
                                    quarantine_path=str(copy) if copy else None, reason=reason)
@@ -73,14 +75,6 @@ def _quarantine(storage: StorageSettings, path: Path, reason: str, sha: str | No
         session.commit()
     logger.warning("quarantined %s", reason)
     return IntakeResult(name=name, status="quarantined", reason=reason)
-
-
-def _is_text(path: Path) -> bool:
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _read_sidecar(path: Path, parse):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from review.errors import InvalidDecisionLog
@@ -72,9 +72,14 @@ def parse_decision_log(data: object, source: str = "<log>") -> DecisionLog:
     received_at = data.get("received_at")
     if received_at:
         try:
-            datetime.fromisoformat(received_at)
+            when = datetime.fromisoformat(received_at)
         except ValueError:
             raise InvalidDecisionLog(source, f'"received_at" must be an ISO 8601 date-time, got {json.dumps(received_at)}') from None
+        try:
+            if when.tzinfo is not None:
+                when.astimezone(timezone.utc)  # stored in UTC: an offset that leaves the calendar is refused here
+        except OverflowError:
+            raise InvalidDecisionLog(source, f'"received_at" {json.dumps(received_at)} is out of range in UTC') from None
     return DecisionLog(
         decision=decision,
         basis=tuple(dict.fromkeys(basis)),
@@ -90,6 +95,10 @@ def read_decision_log(path: Path) -> DecisionLog:
         raise InvalidDecisionLog(str(path), "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InvalidDecisionLog(str(path), f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidDecisionLog(str(path), "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. a number longer than Python's integer-string limit
+        raise InvalidDecisionLog(str(path), f"invalid JSON: {exc}") from None
     return parse_decision_log(data, str(path))
 
 

@@ -109,5 +109,7 @@ def quarantine_file(src: Path, quarantine_dir: Path, reason: str, *, max_bytes: 
             copied = target
     except OSError:
         copied = None
-    target.with_name(target.name + ".reason.txt").write_text(f"{src}\n{reason}\n", encoding="utf-8")
+    # A refused name may not be valid UTF-8: escape it rather than fail to record the refusal.
+    target.with_name(target.name + ".reason.txt").write_text(f"{src}\n{reason}\n", encoding="utf-8",
+                                                             errors="backslashreplace")
     return copied

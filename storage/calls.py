@@ -28,6 +28,12 @@ def find_quarantine_by_sha(session: Session, sha256: str) -> Quarantine | None:
     return session.exec(select(Quarantine).where(Quarantine.sha256 == sha256)).first()
 
 
+def find_quarantine(session: Session, source_path: str, reason: str) -> Quarantine | None:
+    """The earlier refusal of the same path for the same reason (for refusals made before hashing)."""
+    return session.exec(select(Quarantine).where(Quarantine.source_path == source_path,
+                                                 Quarantine.reason == reason)).first()
+
+
 def add_quarantine(session: Session, *, sha256: str | None, original_name: str, source_path: str,
                    quarantine_path: str | None, reason: str) -> Quarantine:
     row = Quarantine(sha256=sha256, original_name=original_name, source_path=source_path,

@@ -12,11 +12,12 @@ import os
 import random
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from flows.inbox_files import display_path
 from sqlmodel import select
 
 from storage.archive import sha256_file
@@ -98,9 +99,9 @@ CASES = [
     Case("unknown-decision.wav", "quarantined", "unknown-decision.json",
          ('"decision" must be dispatched or declined, got "maybe"',)),
     Case("extra-field.wav", "quarantined", "extra-field.json", ("unknown field(s) 'badge'",)),
-    Case("deeply-nested.wav", "quarantined", "deeply-nested.json", ("cannot be parsed",)),
-    Case("huge-number.wav", "quarantined", "huge-number.json", ("cannot be parsed",)),
-    Case("date-out-of-range.wav", "quarantined", "date-out-of-range.json", ('"received_at"', "cannot be stored")),
+    Case("deeply-nested.wav", "quarantined", "deeply-nested.json", ("nested too deeply",)),
+    Case("huge-number.wav", "quarantined", "huge-number.json", ("invalid JSON", "digits")),
+    Case("date-out-of-range.wav", "quarantined", "date-out-of-range.json", ('"received_at"', "out of range")),
     Case("call-id-collision.wav", "quarantined", "call-id-collision.json",
          ("call_id 'CR-SAMPLE-001' is already used by another recording", "CR-SAMPLE-001.wav")),
     Case("call-id-traversal.wav", "quarantined", "call-id-traversal.json",
@@ -234,7 +235,7 @@ def batch(tmp_path_factory, prefect_harness) -> Batch:
 
 @pytest.mark.parametrize("case", CASES, ids=[ascii(c.file)[1:-1] for c in CASES])
 def test_hostile_input_is_refused_with_the_file_and_the_problem(batch, case):
-    row = batch.by_file[case.file]
+    row = batch.by_file[display_path(case.file)]  # the summary shows odd names escaped
     assert row["status"] == case.status, row
     if case.status == "processed":
         assert row["reason"] is None
@@ -247,7 +248,7 @@ def test_hostile_input_is_refused_with_the_file_and_the_problem(batch, case):
 
 
 def test_every_case_was_in_the_batch(batch):
-    assert {c.file for c in CASES} <= set(batch.by_file)
+    assert {display_path(c.file) for c in CASES} <= set(batch.by_file)
     assert [c for c in batch.by_file.values() if c["status"] == "failed"] == []
 
 
@@ -292,9 +293,16 @@ def test_a_2gb_sparse_file_is_refused_without_being_read(storage_settings, tmp_p
     huge = tmp_path / "huge.flac"
     with open(huge, "wb") as f:
         f.truncate(TWO_GB)
-    started = time.perf_counter()
+    read_before = _bytes_read()
     result = intake_recording(storage_settings, huge, None)
-    elapsed = time.perf_counter() - started
+    read = _bytes_read() - read_before
     assert result.status == "quarantined" and "over the limit" in result.reason
-    # Hashing 2 GB, even of holes, takes seconds; the size check is one stat() call.
-    assert elapsed < 0.5, f"took {elapsed:.2f} s: the file was read"
+    # Bytes this process read, from the kernel's count: not a timing, so a loaded machine cannot fail it.
+    assert read < 64 << 20, f"{read:,} bytes were read: the file was read"
+
+
+def _bytes_read() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("/proc/self/io has no rchar line")
