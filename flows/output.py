@@ -13,7 +13,7 @@ JsonOption = typer.Option(False, "--json", help="Print JSON only (no table, no p
 
 # Piped output is not cut to 80 columns: a reviewer's `callreview queue > queue.txt` keeps whole reasons.
 stdout = Console(width=None if sys.stdout.isatty() else 200)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def emit_json(data) -> None:

@@ -80,7 +80,7 @@ def write_vtt(transcript: Transcript) -> str:
     stretches Whisper may have invented; gaps (audio not decoded) are written as NOTEs too.
     """
     out = ["WEBVTT", f"Language: {transcript.language}", ""]
-    notes = [(g.start, f"NOTE gap {_stamp(g.start)} --> {_stamp(g.end)}: {g.reason}"
+    notes = [(g.start, f"NOTE gap {_stamp(g.start)} to {_stamp(g.end)}: {g.reason}"
                        + (f" (channel {g.channel})" if g.channel is not None else "")) for g in transcript.gaps]
     items: list[tuple[float, int, str]] = [(start, 0, note) for start, note in notes]
     for n, seg in enumerate(transcript.segments, 1):

@@ -66,8 +66,10 @@ def test_write_vtt_marks_flags_and_gaps():
         Segment(1.0, 2.0, "Thank you for watching.", "ice", flags=("known_phantom",)),),
         gaps=(Gap(0.0, 1.0),))
     text = write_vtt(t)
-    assert "NOTE gap 00:00:00.000 --> 00:00:01.000: no_voice_detected" in text
+    assert "NOTE gap 00:00:00.000 to 00:00:01.000: no_voice_detected" in text
     assert "NOTE flagged: known_phantom" in text and "<v ice>Thank you for watching.</v>" in text
+    # WebVTT forbids "-->" inside a NOTE: a strict parser would read it as a cue timing.
+    assert not [line for line in text.splitlines() if line.startswith("NOTE") and "-->" in line]
 
 
 @pytest.mark.parametrize("segments, message", [
