@@ -100,9 +100,7 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
         else:
             row.update(call_id=outcome.call_id, status=outcome.status, reason=outcome.reason)
             if outcome.status in _ACTIVE:
-                error = next((r for r in (f_transcript.result(raise_on_failure=False),
-                                          f_assess.result(raise_on_failure=False)) if isinstance(r, BaseException)),
-                             None)
+                error = _first_error(f_transcript, f_assess)
                 if error is not None:  # one bad call must not stop the batch
                     stages.mark_failed(storage, outcome.call_pk, f"{display_path(entry.recording)}: {error}")
                     logger.error("%s failed: %s", row["file"], error)
@@ -125,6 +123,15 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)
     return summary
+
+
+def _first_error(*futures) -> BaseException | None:
+    """The first failure along a call's chain; later tasks never ran, so their futures are not asked."""
+    for future in futures:
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            return result
+    return None
 
 
 def configured_flow(batch: BatchSettings, base: Flow = process_inbox) -> Flow:
