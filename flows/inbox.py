@@ -81,6 +81,7 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     review = review or ReviewSettings()
     load_rules(review.rules)  # a broken rules file stops the batch before any call is touched
     summary = BatchSummary(inbox=str(inbox))
+    stages.clean_archive_leftovers(storage)  # a copy killed by an earlier crash must not linger as a leftover
     chains = []
     for entry in scan_inbox(Path(inbox)):
         log = str(entry.log_sidecar) if entry.log_sidecar else None

@@ -21,7 +21,7 @@ from review.queue import queue_assessment
 from review.records import gap_to_row, log_to_fields, mention_to_row, row_to_log, row_to_segment, segment_to_row
 from review.rules import Rules
 from storage import calls as store
-from storage.archive import archive_file, check_size, quarantine_file, sha256_file
+from storage.archive import archive_file, check_size, quarantine_file, remove_stale_incoming, sha256_file
 from storage.audit import record_event
 from storage.call_ids import call_id_problem
 from storage.calls import LogFields
@@ -311,3 +311,14 @@ def current_verdict(storage: StorageSettings, call_pk: int) -> str | None:
     with open_session(storage) as session:
         record = store.current_assessment(session, call_pk)
         return record.verdict if record else None
+
+
+def clean_archive_leftovers(storage: StorageSettings) -> int:
+    """Remove temp files that killed archive copies left behind (audited); return how many."""
+    removed = remove_stale_incoming(storage.archive_dir)
+    if removed:
+        with open_session(storage) as session:
+            record_event(session, actor=ACTOR, action="archive_cleanup", object_type="archive",
+                         object_id=str(storage.archive_dir), detail={"removed": [p.name for p in removed]})
+            session.commit()
+    return len(removed)

@@ -113,3 +113,25 @@ def quarantine_file(src: Path, quarantine_dir: Path, reason: str, *, max_bytes: 
     target.with_name(target.name + ".reason.txt").write_text(f"{src}\n{reason}\n", encoding="utf-8",
                                                              errors="backslashreplace")
     return copied
+
+
+STALE_INCOMING_S = 3600  # an hour: no copy in progress takes that long, so an older temp file is a crash's
+
+
+def remove_stale_incoming(archive_dir: Path, older_than_s: float = STALE_INCOMING_S) -> list[Path]:
+    """Delete `.incoming-*` temp files left by copies that were killed; return what was removed.
+
+    Only files untouched for `older_than_s` go, so a batch running beside this one keeps its copy.
+    """
+    import time
+
+    removed = []
+    cutoff = time.time() - older_than_s
+    for path in Path(archive_dir).glob(".incoming-*"):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # another run removed it first
+            continue
+    return removed

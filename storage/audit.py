@@ -39,7 +39,9 @@ def record_event(session: Session, *, actor: str, action: str, object_type: str,
     prev = last.hash if last else GENESIS
     at = utcnow()
     detail_json = json.dumps(detail or {}, sort_keys=True, default=str, ensure_ascii=False)
-    row = AuditEvent(at=at, actor=actor, action=action, object_type=object_type, object_id=str(object_id),
+    # The id is the last one plus one, not a sequence's next value: PostgreSQL sequences skip the ids of
+    # rolled-back inserts, and a gap would read as a deleted row to `verify_audit_chain`.
+    row = AuditEvent(id=(last.id if last else 0) + 1, at=at, actor=actor, action=action, object_type=object_type, object_id=str(object_id),
                      outcome=outcome, detail_json=detail_json, prev_hash=prev,
                      hash=_row_hash(prev, _stamp(at), actor, action, object_type, str(object_id), outcome,
                                     detail_json))

@@ -215,16 +215,10 @@ with open_session(StorageSettings()) as session:
 """
 
 
-def test_a_killed_transaction_leaves_the_audit_chain_whole(request, storage_settings):
+def test_a_killed_transaction_leaves_the_audit_chain_whole(storage_settings):
     """A stage killed between writing its audit row and committing must not read as tampering later."""
     from storage.audit import record_event, verify_audit_chain
 
-    if not storage_settings.url.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(
-            reason="PostgreSQL: the rolled-back insert used up an id of audit_event's sequence, and "
-                   "verify_audit_chain reports the gap as 'rows N..N are missing' (proposed fix: record_event "
-                   "assigns id = last id + 1 itself, as it already takes prev_hash from the last row)",
-            strict=True))
     with open_session(storage_settings) as s:
         record_event(s, actor="batch", action="intake", object_type="call", object_id="before")
         s.commit()
@@ -250,9 +244,6 @@ archive_file(Path(sys.argv[1]), Path(sys.argv[2]), max_bytes=1 << 30)
 """
 
 
-@pytest.mark.xfail(reason="nothing removes the .incoming-* file a killed archive copy leaves, so `callreview "
-                          "verify` fails on it for ever (proposed fix: the batch removes .incoming-* files in the "
-                          "archive older than an hour before it starts)", strict=True)
 def test_an_interrupted_archive_copy_is_cleaned_up_by_the_next_run(crash_inbox, tmp_path, storage_settings):
     copying = subprocess.Popen([sys.executable, "-c", _KILL_INSIDE_ARCHIVE_COPY, str(tmp_path / "big.wav"),
                                 str(storage_settings.archive_dir)], start_new_session=True)
