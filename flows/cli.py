@@ -37,7 +37,8 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
         raise fail(f"{inbox}: inbox folder does not exist")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.inbox import configured_flow, progress_hook
+    from flows import progress
+    from flows.inbox import configured_flow
     from flows.inbox_files import scan_inbox
     from flows.settings import BatchSettings
     from review.errors import ReviewError
@@ -47,13 +48,12 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=stderr, disable=not show) as bar:
         job = bar.add_task("calls", total=total)
-        token = progress_hook.set(lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}"))
+        advance = lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}")  # noqa: E731
         try:
-            summary = configured_flow(BatchSettings())(str(inbox))
+            with progress.listening(advance):
+                summary = configured_flow(BatchSettings())(str(inbox))
         except ReviewError as exc:
             raise fail(str(exc)) from None
-        finally:
-            progress_hook.reset(token)
     if json_out:
         emit_json(summary.to_dict())
         return

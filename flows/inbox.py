@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -19,7 +17,7 @@ from prefect import Flow, flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from flows import stages  # noqa: E402
+from flows import progress, stages  # noqa: E402
 from flows.inbox_files import display_path, scan_inbox  # noqa: E402
 from flows.settings import BatchSettings  # noqa: E402
 from review.rules import load_rules  # noqa: E402
@@ -28,8 +26,6 @@ from storage.settings import StorageSettings  # noqa: E402
 from transcribe.engine import get_engine  # noqa: E402
 from transcribe.settings import WhisperSettings  # noqa: E402
 
-# The CLI sets this to advance its progress bar as calls finish.
-progress_hook: ContextVar[Callable[[str, str], None] | None] = ContextVar("progress_hook", default=None)
 _ACTIVE = ("new", "resumed")
 
 
@@ -90,7 +86,6 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
         f_assess = assess_task.submit(storage, review, f_intake, f_transcript)
         chains.append((entry, f_intake, f_transcript, f_assess))
     verdicts: Counter[str] = Counter()
-    hook = progress_hook.get()
     for entry, f_intake, f_transcript, f_assess in chains:
         summary.seen += 1
         row = {"file": display_path(entry.recording.name), "call_id": None, "status": "failed", "reason": None}
@@ -118,8 +113,7 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
             else:
                 summary.quarantined += 1
         summary.calls.append(row)
-        if hook:
-            hook(row["file"], row["status"])
+        progress.report(row["file"], row["status"])
     summary.verdicts = dict(sorted(verdicts.items()))
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)

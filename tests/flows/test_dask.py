@@ -23,11 +23,7 @@ MAKE_INBOX = ROOT.parent / "shared" / "tools" / "make_inbox.py"
 IMPORTED = ("TC-01", "TC-02", "TC-04", "TC-05")  # consistent, mismatch, needs_review, missing_log
 WHISPERED = "TC-17"  # no transcript sidecar: the worker runs Whisper
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.xfail(reason="flows/inbox.py: process_inbox reads the module-level ContextVar "
-                                       "`progress_hook`; prefect-dask pickles the flow function by value with "
-                                       "that global and fails ('cannot pickle _contextvars.ContextVar')",
-                                strict=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 
 @pytest.fixture(scope="module")
