@@ -251,31 +251,6 @@ class Result:
         return (self.workers * self.wall - self.stage_seconds) / self.calls
 
 
-class _NoProgressHook:
-    """Stands in for `flows.inbox.progress_hook` (see `apply_dask_workaround`); the bench shows no progress bar."""
-
-    def get(self):
-        return None
-
-
-def apply_dask_workaround() -> bool:
-    """Let the Dask runs pickle the flow; returns whether it was needed.
-
-    prefect-dask ships the flow run context to the workers, and cloudpickle pickles `process_inbox` by value
-    (its module name is bound to the Flow object, not the function), with the globals it reads: the module-
-    level ContextVar `progress_hook`, which cannot be pickled. Until flows/inbox.py stops reading a ContextVar
-    from the flow body, the bench swaps in a picklable stand-in.
-    """
-    from contextvars import ContextVar
-
-    from flows import inbox
-
-    if isinstance(inbox.progress_hook, ContextVar):
-        inbox.progress_hook = _NoProgressHook()
-        return True
-    return False
-
-
 def run_once(n: int, mode: str, runner: str, workers: int) -> Result:
     from flows.inbox import configured_flow
     from flows.settings import BatchSettings
@@ -353,7 +328,6 @@ def main() -> None:
     # The Dask workers run this file's dask_setup: the stage timers are installed in every worker process.
     dask.config.set({"distributed.worker.preload": [str(Path(__file__).resolve())]})
     install_stage_timers()
-    workaround = "dask" in args.runners and apply_dask_workaround()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load0 = os.getloadavg()
     results = []
@@ -367,9 +341,6 @@ def main() -> None:
     print(f"bench/pipeline.py {' '.join(sys.argv[1:])}  (started {started}; {os.cpu_count()} CPUs; load average "
           f"{load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end; Prefect API: "
           f"{'a `prefect server start` of its own' if server else os.environ['PREFECT_API_URL']})")
-    if workaround:
-        print("note: flows.inbox.progress_hook (a ContextVar) was swapped for a picklable stand-in so that the Dask "
-              "runs can pickle the flow (see apply_dask_workaround)")
     print_table(results)
 
 

@@ -192,14 +192,11 @@ def test_a_batch_killed_mid_run_is_finished_by_the_next_run_exactly_once(kill_po
         report = verify_archive(s, storage_settings)
     assert (report.checked, report.verified, report.missing, report.altered, report.orphaned) == (
         N_CALLS, N_CALLS, (), (), ())
-    # A kill inside archive_file's copy leaves its temporary file; that is what verify reports as a
-    # leftover (test_an_interrupted_archive_copy_is_cleaned_up_by_the_next_run covers removing it).
+    # A kill inside archive_file's copy leaves its temporary file, which verify reports as a leftover; the
+    # next batch removes only those older than an hour (a younger one may be a live copy), so a leftover
+    # seconds old is expected here (test_an_interrupted_archive_copy_is_cleaned_up_by_the_next_run).
     assert all(p.path.split("/")[-1].startswith(".incoming-") for p in report.leftovers)
-    assert [p for p in report.audit_problems if "are missing" not in p.problem] == []
-    if storage_settings.url.startswith("sqlite"):
-        assert report.audit_problems == ()
-    # else: a transaction the kill rolled back leaves a gap in PostgreSQL's id sequence, which the chain
-    # check reports as missing rows (test_a_killed_transaction_leaves_the_audit_chain_whole).
+    assert report.audit_problems == ()
 
 
 _KILL_INSIDE_TRANSACTION = """
