@@ -136,7 +136,9 @@ def configured_flow(batch: BatchSettings, base: Flow = process_inbox) -> Flow:
 
         if batch.dask_address == "local":
             runner = DaskTaskRunner(cluster_kwargs={"n_workers": batch.workers, "threads_per_worker": 1,
-                                                    "processes": True, "dashboard_address": None})
+                                                    "processes": True,
+                                                    # any free port: a fixed one clashes with other clusters
+                                                    "dashboard_address": ":0"})
         else:
             runner = DaskTaskRunner(address=batch.dask_address)
         return base.with_options(task_runner=runner)

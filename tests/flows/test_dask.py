@@ -104,7 +104,7 @@ def test_a_dask_scheduler_address_runs_the_tasks_on_that_cluster(dask_inbox, tmp
     inbox.mkdir()
     for f in dask_inbox.glob("TC-0[12].*"):
         shutil.copy(f, inbox / f.name)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             storage_factory("sqlite", tmp_path) as storage:
         summary = _run(inbox, storage, whisper, dask_address=cluster.scheduler_address)
         with Client(cluster) as client:

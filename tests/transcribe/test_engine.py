@@ -165,8 +165,10 @@ def test_long_call_in_windows_keeps_true_times_and_does_not_cut_speech(engines, 
 
 def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone_wav, tmp_path):
     # Real code path, no real weights: structure only (the text is noise).
+    # Quality checks out of reach: no fallback to sampling, where a random model's logits can turn NaN.
     settings = WhisperSettings(engine="openai-whisper", model=str(random_pt), beam_size=1, vad=False,
-                               word_timestamps=False, initial_prompt="")
+                               word_timestamps=False, initial_prompt="", compression_ratio_threshold=1000,
+                               logprob_threshold=-1000)
     t = get_engine(settings).transcribe(load_audio(stereo_tone_wav))
     assert t.engine == "openai-whisper" and t.model.startswith("random@sha256:")
     assert all(s.speaker in ("officer", "ice") and s.avg_logprob is not None for s in t.segments)
