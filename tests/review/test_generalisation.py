@@ -287,45 +287,30 @@ def test_short_call_that_drops_before_any_request_is_unusable():
                                 "okay ill send a car"), "en", RULES)
 
 
-def test_heldout_cases_meet_the_bar():
-    """30 cases written before reading the rules, in five authors' styles (tests/data/heldout)."""
-    result = evaluate_cases(sorted(HELDOUT.glob("*.json")), RULES)
-    assert result["cases"] == 30
+# Case sets written before their writers read the rules, in other styles than dev (each was tuned on after
+# its first blind run; the commit that added each set records that run's figures).
+BLIND_SETS = {"heldout": HELDOUT, "blind2": BLIND2}
+
+
+def _meets_the_bar(result: dict) -> None:
     assert result["tags"]["f1"] >= 0.97, result["wrong"]
     assert result["verdict_accuracy"] >= 0.95, result["wrong"]
     assert result["mismatch"]["recall"] == 1.0, result["wrong"]
+
+
+@pytest.mark.parametrize("name", sorted(BLIND_SETS))
+def test_blind_case_sets_meet_the_bar(name):
+    result = evaluate_cases(sorted(BLIND_SETS[name].glob("*.json")), RULES)
+    assert result["cases"] == 30
+    _meets_the_bar(result)
 
 
 @pytest.mark.parametrize("apostrophes", [True, False])
-def test_heldout_cases_as_whisper_would_write_them(apostrophes):
+@pytest.mark.parametrize("name", sorted(BLIND_SETS))
+def test_blind_case_sets_as_whisper_would_write_them(name, apostrophes):
     scored = []
-    for path in sorted(HELDOUT.glob("*.json")):
+    for path in sorted(BLIND_SETS[name].glob("*.json")):
         log, segments, language = read_case(path)
         assessment = assess_call(log, degrade_segments(segments, apostrophes=apostrophes), language, RULES)
         scored.append(ScoredCase(path.stem, str(path), assessment, read_expected(path)))
-    result = score_cases(scored, RULES.version)
-    assert result["tags"]["f1"] >= 0.97, result["wrong"]
-    assert result["verdict_accuracy"] >= 0.95, result["wrong"]
-    assert result["mismatch"]["recall"] == 1.0, result["wrong"]
-
-
-def test_blind2_cases_meet_the_bar():
-    """30 cases written blind by other writers' styles before reading the rules (tests/data/blind2)."""
-    result = evaluate_cases(sorted(BLIND2.glob("*.json")), RULES)
-    assert result["cases"] == 30
-    assert result["tags"]["f1"] >= 0.97, result["wrong"]
-    assert result["verdict_accuracy"] >= 0.95, result["wrong"]
-    assert result["mismatch"]["recall"] == 1.0, result["wrong"]
-
-
-@pytest.mark.parametrize("apostrophes", [True, False])
-def test_blind2_cases_as_whisper_would_write_them(apostrophes):
-    scored = []
-    for path in sorted(BLIND2.glob("*.json")):
-        log, segments, language = read_case(path)
-        assessment = assess_call(log, degrade_segments(segments, apostrophes=apostrophes), language, RULES)
-        scored.append(ScoredCase(path.stem, str(path), assessment, read_expected(path)))
-    result = score_cases(scored, RULES.version)
-    assert result["tags"]["f1"] >= 0.97, result["wrong"]
-    assert result["verdict_accuracy"] >= 0.95, result["wrong"]
-    assert result["mismatch"]["recall"] == 1.0, result["wrong"]
+    _meets_the_bar(score_cases(scored, RULES.version))
