@@ -16,6 +16,7 @@ from pathlib import Path
 from storage.errors import ArchiveError, FileTooLarge
 
 _CHUNK = 1 << 20  # 1 MiB reads keep memory flat for hour-long recordings
+INCOMING_PREFIX = ".incoming-"  # temporary names of copies in progress; never a real archive entry
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def archive_file(src: Path, archive_dir: Path, *, max_bytes: int) -> ArchivedFil
     archive_dir = Path(archive_dir)
     archive_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=archive_dir)
+    fd, tmp_name = tempfile.mkstemp(prefix=INCOMING_PREFIX, dir=archive_dir)
     try:
         with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
             while chunk := fin.read(_CHUNK):
@@ -127,7 +128,7 @@ def remove_stale_incoming(archive_dir: Path, older_than_s: float = STALE_INCOMIN
 
     removed = []
     cutoff = time.time() - older_than_s
-    for path in Path(archive_dir).glob(".incoming-*"):
+    for path in Path(archive_dir).glob(INCOMING_PREFIX + "*"):
         try:
             if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
                 path.unlink()

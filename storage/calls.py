@@ -126,10 +126,7 @@ def find_assessment(session: Session, transcript_pk: int, rules_version: str) ->
 def add_assessment(session: Session, *, call_pk: int, transcript_pk: int, rules_version: str, verdict: str,
                    reasons: list[str], counted: list[str], unusable: bool, tags: list[TagRecord]) -> AssessmentRecord:
     """Store an assessment as the call's current one, with its tags."""
-    for old in session.exec(select(AssessmentRecord).where(AssessmentRecord.call_pk == call_pk,
-                                                           AssessmentRecord.is_current == True)):  # noqa: E712
-        old.is_current = False
-        session.add(old)
+    _retire_current_assessment(session, call_pk)
     record = AssessmentRecord(call_pk=call_pk, transcript_pk=transcript_pk, rules_version=rules_version,
                               verdict=verdict, reasons_json=json.dumps(reasons), counted_json=json.dumps(counted),
                               unusable=unusable, is_current=True)
@@ -142,11 +139,15 @@ def add_assessment(session: Session, *, call_pk: int, transcript_pk: int, rules_
     return record
 
 
-def make_assessment_current(session: Session, assessment: AssessmentRecord) -> None:
-    for old in session.exec(select(AssessmentRecord).where(AssessmentRecord.call_pk == assessment.call_pk,
+def _retire_current_assessment(session: Session, call_pk: int) -> None:
+    for old in session.exec(select(AssessmentRecord).where(AssessmentRecord.call_pk == call_pk,
                                                            AssessmentRecord.is_current == True)):  # noqa: E712
         old.is_current = False
         session.add(old)
+
+
+def make_assessment_current(session: Session, assessment: AssessmentRecord) -> None:
+    _retire_current_assessment(session, assessment.call_pk)
     assessment.is_current = True
     session.add(assessment)
     session.flush()

@@ -22,13 +22,12 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from storage.archive import archive_relative_path, sha256_file
+from storage.archive import INCOMING_PREFIX, archive_relative_path, sha256_file
 from storage.audit import ChainProblem, verify_audit_chain
 from storage.settings import StorageSettings
 from storage.tables import AuditEvent, Call
 
 PURGED = "purged"
-_INCOMING_PREFIX = ".incoming-"  # storage.archive.archive_file's temporary names
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def _unexpected_files(archive_dir: Path, expected: dict[str, str],
             rel = (Path(dirpath) / name).relative_to(archive_dir).as_posix()
             if rel in expected:
                 continue
-            if name.startswith(_INCOMING_PREFIX):
+            if name.startswith(INCOMING_PREFIX):
                 leftovers.append(FileProblem(rel, "temporary file left by an interrupted archive copy"))
             elif rel in purged:
                 orphaned.append(FileProblem(rel, "audio of a purged call is still present; run `callreview purge` "
