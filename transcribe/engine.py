@@ -150,10 +150,33 @@ class Engine:
         if not spans:
             return [], gaps, None, 0.0
         speech = np.concatenate([samples[a:b] for a, b in spans]) if len(spans) > 1 else samples[spans[0][0]:spans[0][1]]
-        raw, language = self.backend.decode(np.ascontiguousarray(speech, dtype=np.float32), self.settings)
+        raw, language = self._decode_all(np.ascontiguousarray(speech, dtype=np.float32))
         timeline = _Timeline(spans, offset)
         segments = [piece for seg in raw for piece in _place(seg, timeline, speaker, channel)]
         return segments, gaps, language, len(speech) / SAMPLE_RATE
+
+    def _decode_all(self, speech: np.ndarray) -> tuple[list[Segment], str]:
+        """Decode joined speech, then decode again, on its own, any long stretch the first pass left without words.
+
+        Whisper ends a 30-second window early when it believes the rest is silence, and skips to the next
+        window: at the joint of two speech stretches it can drop a whole sentence. Voice detection says
+        there is speech there, so a stretch of it with no words is decoded alone (once) and put back.
+        """
+        raw, language = self.backend.decode(speech, self.settings)
+        min_s = self.settings.redecode_missed_s
+        if not min_s:
+            return raw, language
+        margin = int(_REDECODE_MARGIN_S * SAMPLE_RATE)
+        for start, end in missed_stretches(raw, len(speech) / SAMPLE_RATE, min_s):
+            a, b = max(int(start * SAMPLE_RATE) - margin, 0), min(int(end * SAMPLE_RATE) + margin, len(speech))
+            extra, _ = self.backend.decode(np.ascontiguousarray(speech[a:b]), self.settings)
+            shift = a / SAMPLE_RATE
+            # Keep only what lies in the missed stretch: the margin may hold a word the first pass already has.
+            raw.extend(moved for seg in extra if seg.text.strip()
+                       for moved in [_shift(seg, shift)] if start <= (moved.start + moved.end) / 2 <= end)
+            logger.debug("re-decoded missed speech %.1f-%.1f s of the joined audio", start, end)
+        raw.sort(key=lambda seg: seg.start)
+        return raw, language
 
     def _speakers(self, n_channels: int) -> list[str]:
         if n_channels == 1:
@@ -211,6 +234,27 @@ def _place(seg: Segment, timeline: _Timeline, speaker: str, channel: int | None)
         pieces.append(dataclasses.replace(seg, start=words[0].start, end=max(words[-1].end, words[0].start),
                                           text=text, words=words, **common))
     return pieces
+
+
+# Audio taken on each side of a missed stretch when it is decoded again, so its edge words are whole.
+_REDECODE_MARGIN_S = 0.3
+
+
+def missed_stretches(segments: list[Segment], total: float, min_s: float) -> list[tuple[float, float]]:
+    """Stretches of [0, total) seconds at least `min_s` long that no word (or, without word times, no segment) covers."""
+    covered = sorted((w.start, w.end) for seg in segments for w in seg.words) if any(s.words for s in segments) \
+        else sorted((seg.start, seg.end) for seg in segments)
+    missed, at = [], 0.0
+    for start, end in covered + [(total, total)]:
+        if start - at >= min_s:
+            missed.append((at, min(start, total)))
+        at = max(at, end)
+    return missed
+
+
+def _shift(seg: Segment, by: float) -> Segment:
+    words = tuple(dataclasses.replace(w, start=w.start + by, end=w.end + by) for w in seg.words)
+    return dataclasses.replace(seg, start=seg.start + by, end=seg.end + by, words=words)
 
 
 def _mark_last(items: Iterable) -> Iterator[tuple[bool, object]]:

@@ -31,6 +31,7 @@ class FasterWhisperBackend:
             compression_ratio_threshold=settings.compression_ratio_threshold,
             log_prob_threshold=settings.logprob_threshold,
             no_speech_threshold=None,  # keep every window; we flag instead of dropping (evidence)
+            temperature=settings.temperatures,
             vad_filter=False,  # the engine already ran voice detection and joined the speech
         )
         out = [

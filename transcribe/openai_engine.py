@@ -33,6 +33,7 @@ class OpenAIWhisperBackend:
             beam_size=settings.beam_size if settings.beam_size > 1 else None,
             initial_prompt=settings.initial_prompt,
             word_timestamps=settings.word_timestamps,
+            temperature=settings.temperatures,
             condition_on_previous_text=settings.condition_on_previous_text,
             compression_ratio_threshold=settings.compression_ratio_threshold,
             logprob_threshold=settings.logprob_threshold,

@@ -68,6 +68,10 @@ class WhisperSettings(BaseSettings):
     condition_on_previous_text: bool = Field(
         True, description="Feed each window the text of the one before (more consistent spelling, but a "
                           "hallucination can repeat; repeats are flagged).")
+    temperature_fallback: bool = Field(
+        False, description="Decode a window again, sampling at rising temperatures, when its text looks wrong "
+                           "(Whisper's default). Off, decoding is deterministic: the same recording always gives "
+                           "the same transcript (evidence), and a bad window is flagged instead.")
     vad: bool = Field(True, description="Run silero voice detection first, so silence and hold tones are not "
                                         "decoded; skipped stretches are recorded as gaps.")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability above which audio is speech.")
@@ -75,6 +79,10 @@ class WhisperSettings(BaseSettings):
                                      description="Silence shorter than this does not split speech.")
     vad_padding_s: float = Field(0.4, ge=0, le=5,
                                  description="Audio kept on each side of detected speech, so word edges survive.")
+    redecode_missed_s: float = Field(
+        2.0, ge=0, le=60,
+        description="Speech (by voice detection) at least this long that Whisper's pass left without a word is "
+                    "decoded again on its own, so a sentence at a window's end is not lost; 0 turns it off.")
     window_s: float = Field(600.0, ge=30, le=7200,
                             description="Long recordings are decoded window by window of this many seconds, "
                                         "so memory stays bounded.")
@@ -122,6 +130,11 @@ class WhisperSettings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def temperatures(self) -> tuple[float, ...]:
+        """The decoding temperatures Whisper tries in turn."""
+        return (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if self.temperature_fallback else (0.0,)
 
     @property
     def cpu_threads(self) -> int:

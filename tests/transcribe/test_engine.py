@@ -202,3 +202,79 @@ def test_corrupt_ctranslate2_folder(tmp_path, tiny_en_pack):
 def test_ctranslate2_folder_of_the_wrong_kind_for_the_engine(tmp_path, random_pt):
     with pytest.raises(ModelError, match="faster-whisper needs a CTranslate2 folder"):
         get_engine(WhisperSettings(engine="faster-whisper", model=str(random_pt)))
+
+
+def _seg(start, end, words=()):
+    return Segment(start=start, end=end, text="x", words=tuple(Word(a, b, "w") for a, b in words))
+
+
+def test_missed_stretches_are_long_spans_no_word_covers():
+    segs = [_seg(0, 9, [(0.2, 1.0), (1.1, 4.8)]), _seg(9, 12, [(9.3, 11.5)])]
+    assert engine_module.missed_stretches(segs, 15.0, 2.0) == [(4.8, 9.3), (11.5, 15.0)]
+    assert engine_module.missed_stretches(segs, 15.0, 5.0) == []
+    # without word times the segment edges count
+    assert engine_module.missed_stretches([_seg(0, 3), _seg(8, 10)], 10.0, 2.0) == [(3, 8)]
+    assert engine_module.missed_stretches([], 6.5, 2.0) == [(0.0, 6.5)]
+
+
+@dataclasses.dataclass
+class _DroppingBackend:
+    """The real tiny.en backend, except that its first pass loses the words after `cut` seconds, the way
+    Whisper does when it ends a window early at the joint of two speech stretches."""
+
+    real: object
+    cut: float
+    calls: list = dataclasses.field(default_factory=list)
+
+    @property
+    def name(self):
+        return self.real.name
+
+    @property
+    def model_label(self):
+        return self.real.model_label
+
+    def decode(self, samples, settings):
+        self.calls.append(len(samples) / 16000)
+        segments, language = self.real.decode(samples, settings)
+        if len(self.calls) == 1:  # keep only the words before the cut, as Whisper's early window end would
+            segments = [dataclasses.replace(s, end=min(s.end, self.cut), words=kept,
+                                            text="".join(w.text for w in kept))
+                        for s in segments if s.start < self.cut
+                        for kept in [tuple(w for w in s.words if w.start < self.cut)] if kept]
+        return segments, language
+
+
+@pytest.mark.whisper
+@needs_tools
+def test_speech_the_first_pass_left_without_words_is_decoded_again(engines, tmp_path):
+    first = speak("Stand by.", tmp_path / "a.wav")
+    second = speak("NCIC shows an active felony warrant out of circuit court.", tmp_path / "b.wav")
+    rate = 8000
+    mono = np.concatenate([silence(0.5, rate), first, silence(3.0, rate), second, silence(0.5, rate)])
+    audio = load_audio(write_wav(tmp_path / "two.wav", [mono], rate))
+    e = engines["faster-whisper"]
+    second_at = 0.5 + len(first) / rate + 3.0
+    dropping = _DroppingBackend(e.backend, cut=1.5)
+    t = engine_module.Engine(e.settings, dropping).transcribe(audio)
+    assert len(dropping.calls) == 2 and dropping.calls[1] < dropping.calls[0]
+    assert {"warrant", "circuit", "court"} <= words_of(t)
+    warrant = next(s for s in t.segments if "warrant" in s.text.lower())
+    assert warrant.start == pytest.approx(second_at, abs=0.8)  # true file time, not the re-decoded clip's
+    # turned off, the loss stays (and the setting is what decides)
+    off = _DroppingBackend(e.backend, cut=1.5)
+    t = engine_module.Engine(e.settings.model_copy(update={"redecode_missed_s": 0.0}), off).transcribe(audio)
+    assert len(off.calls) == 1 and "warrant" not in words_of(t)
+
+
+@pytest.mark.whisper
+@needs_tools
+@pytest.mark.parametrize("name", ["faster-whisper", "openai-whisper"])
+def test_decoding_is_deterministic_by_default(engines, stereo_call, name):
+    # Evidence: the same recording must give the same transcript every time (no sampling at raised temperature).
+    assert engines[name].settings.temperatures == (0.0,)
+    audio = load_audio(stereo_call)
+    a, b = engines[name].transcribe(audio), engines[name].transcribe(audio)
+    assert [(s.start, s.text, s.avg_logprob) for s in a.segments] == [(s.start, s.text, s.avg_logprob) for s in b.segments]
+    assert WhisperSettings(temperature_fallback=True).temperatures[0] == 0.0
+    assert len(WhisperSettings(temperature_fallback=True).temperatures) == 6
