@@ -6,7 +6,8 @@ The engine does what both implementations share, so they cannot drift apart:
 - voice detection runs first; only speech is decoded (the speech stretches are joined, decoded, and the
   times mapped back), so timestamps stay true to the original file and skipped stretches become gaps;
 - long recordings are taken window by window (`settings.window_s`), cutting only where there is no speech;
-- every segment is checked for hallucination and flagged, never dropped.
+- every segment is checked for hallucination and flagged, never dropped;
+- pieces of one sentence that Whisper cut apart are joined again (`transcribe.fragments`).
 A backend (`openai_engine`, `faster_engine`) only loads a model and decodes one array of speech.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from transcribe.audio import SAMPLE_RATE, Audio, stream_audio
+from transcribe.fragments import join_fragments
 from transcribe.hallucination import flag_segments
 from transcribe.segments import Gap, Segment, Transcript, Word
 from transcribe.settings import WhisperSettings
@@ -121,7 +123,10 @@ class Engine:
         segments.sort(key=lambda s: (s.start, s.channel if s.channel is not None else -1))
         gaps.sort(key=lambda g: (g.start, g.channel if g.channel is not None else -1))
         language = self.settings.language or (languages.most_common(1)[0][0] if languages else "en")
-        return Transcript(language=language, segments=tuple(flag_segments(segments, self.settings)),
+        flagged = flag_segments(segments, self.settings)
+        if self.settings.join_fragments:
+            flagged = join_fragments(flagged)
+        return Transcript(language=language, segments=tuple(flagged),
                           engine=self.name, model=self.model, gaps=tuple(gaps))
 
     def _safe_cut(self, buf: np.ndarray, spans: list[tuple[int, int]]) -> int:

@@ -8,6 +8,8 @@ Flags, in the order they are checked:
   classic decoder loop;
 - `known_phantom`: the whole segment is a phrase Whisper is known to produce from silence ("thank you for
   watching", ...), learnt from subtitle files;
+- `prompt_echo`: the segment repeats a long run of the initial prompt's words; Whisper sometimes reads its
+  prompt back instead of the audio, and the prompt is full of the words the tagging rules look for;
 - `low_confidence`: the average log-probability is below the threshold.
 """
 from __future__ import annotations
@@ -44,6 +46,18 @@ def longest_repeat(text: str, max_phrase: int = 4) -> int:
     return best
 
 
+# Eight words in a row from the prompt do not happen in real speech by chance; four or five can
+# ("an I-205 warrant, a detainer").
+PROMPT_ECHO_WORDS = 8
+
+
+def echoes(text: str, prompt: str, run: int = PROMPT_ECHO_WORDS) -> bool:
+    """Whether `text` holds `run` consecutive words of `prompt` (case and punctuation ignored)."""
+    said, given = _normalise(text).split(), _normalise(prompt).split()
+    grams = {tuple(given[i:i + run]) for i in range(len(given) - run + 1)}
+    return any(tuple(said[i:i + run]) in grams for i in range(len(said) - run + 1))
+
+
 def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...]:
     """The reasons one segment is suspect, in a fixed order; empty when it looks like real speech."""
     flags: list[str] = []
@@ -55,6 +69,8 @@ def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...
         flags.append("repetition")
     if _normalise(segment.text) in {_normalise(p) for p in settings.phantom_phrases}:
         flags.append("known_phantom")
+    if settings.initial_prompt and echoes(segment.text, settings.initial_prompt):
+        flags.append("prompt_echo")
     if low_logprob:
         flags.append("low_confidence")
     return tuple(flags)

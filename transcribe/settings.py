@@ -83,6 +83,9 @@ class WhisperSettings(BaseSettings):
         2.0, ge=0, le=60,
         description="Speech (by voice detection) at least this long that Whisper's pass left without a word is "
                     "decoded again on its own, so a sentence at a window's end is not lost; 0 turns it off.")
+    join_fragments: bool = Field(
+        True, description="Join segments Whisper cut mid-sentence (same channel, no pause, no full stop), so a "
+                          "request split across two segments is read whole; every word keeps its time.")
     window_s: float = Field(600.0, ge=30, le=7200,
                             description="Long recordings are decoded window by window of this many seconds, "
                                         "so memory stays bounded.")

@@ -11,6 +11,7 @@ FLAG_TEXT = {
     "no_speech": "probably no speech here: Whisper may have invented this text",
     "repetition": "repeats earlier text, a common transcription error",
     "known_phantom": "a phrase speech recognition is known to invent",
+    "prompt_echo": "repeats the vocabulary prompt given to speech recognition, not the audio",
     "low_confidence": "low confidence: listen to the audio",
 }
 GAP_TEXT = {

@@ -38,3 +38,16 @@ def test_flagging_keeps_every_segment_and_existing_flags():
 def test_longest_repeat_counts_phrases_in_a_row():
     assert longest_repeat("I'm going to go, I'm going to go, I'm going to go") == 3
     assert longest_repeat("one two three") == 1 and longest_repeat("") == 0
+
+
+def test_a_segment_that_reads_back_the_prompt_is_flagged_but_real_speech_with_its_words_is_not():
+    from transcribe.hallucination import segment_flags
+    from transcribe.settings import DEFAULT_PROMPT, WhisperSettings
+    from transcribe.segments import Segment
+
+    settings = WhisperSettings()
+    echo = Segment(0, 5, "HSI agents call LMPD and MetroSafe about an I-205 warrant, a detainer.", avg_logprob=-0.3)
+    real = Segment(0, 5, "We have an I-205 warrant, a detainer, and an NCIC hit on him.", avg_logprob=-0.3)
+    assert "prompt_echo" in segment_flags(echo, settings)
+    assert "prompt_echo" not in segment_flags(real, settings)
+    assert "prompt_echo" not in segment_flags(echo, WhisperSettings(initial_prompt=""))
