@@ -23,6 +23,9 @@ from transcribe.segments import Segment
 from transcribe.settings import WhisperSettings
 
 _WORD = re.compile(r"[\w'-]+")
+_SPELLED = re.compile(r"[\w']+")
+# zlib cannot shrink short text whatever it says, so its ratio is only read on longer segments.
+_MIN_RATIO_CHARS = 40
 
 
 def compression_ratio(text: str) -> float:
@@ -32,8 +35,11 @@ def compression_ratio(text: str) -> float:
 
 
 def longest_repeat(text: str, max_phrase: int = 4) -> int:
-    """How many times in a row the most-repeated phrase of 1..max_phrase words occurs."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    """How many times in a row the most-repeated phrase of 1..max_phrase words occurs.
+
+    Hyphens separate words here: a decoder loop often spells ("T-R-T-R-T-R-...") and would otherwise be one word.
+    """
+    words = [w.lower() for w in _SPELLED.findall(text)]
     best = 1 if words else 0
     for size in range(1, max_phrase + 1):
         for start in range(size):
@@ -64,7 +70,10 @@ def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...
     low_logprob = segment.avg_logprob is not None and segment.avg_logprob < settings.logprob_threshold
     if segment.no_speech_prob is not None and segment.no_speech_prob > settings.no_speech_threshold and low_logprob:
         flags.append("no_speech")
-    ratio = segment.compression_ratio if segment.compression_ratio is not None else compression_ratio(segment.text)
+    # Whisper reports the ratio of its whole 30-second window; a loop in one segment of a window full of real
+    # speech hides in that, so the segment's own text is measured too.
+    ratio = max(segment.compression_ratio or 0.0,
+                compression_ratio(segment.text) if len(segment.text) >= _MIN_RATIO_CHARS else 0.0)
     if ratio > settings.compression_ratio_threshold or longest_repeat(segment.text) >= settings.repeat_threshold:
         flags.append("repetition")
     if _normalise(segment.text) in {_normalise(p) for p in settings.phantom_phrases}:

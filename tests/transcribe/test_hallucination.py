@@ -51,3 +51,18 @@ def test_a_segment_that_reads_back_the_prompt_is_flagged_but_real_speech_with_it
     assert "prompt_echo" in segment_flags(echo, settings)
     assert "prompt_echo" not in segment_flags(real, settings)
     assert "prompt_echo" not in segment_flags(echo, WhisperSettings(initial_prompt=""))
+
+
+def test_a_spelled_out_decoder_loop_is_flagged_even_when_whisper_rated_its_window_fine():
+    from transcribe.hallucination import segment_flags
+    from transcribe.segments import Segment
+    from transcribe.settings import WhisperSettings
+
+    settings = WhisperSettings()
+    # Whisper's ratio is for the whole window, which also held real speech
+    loop = Segment(0, 5, "-R-O-T-R-O-T-R-T-R-T-R-T-R-T-R-T-R-T-R-T-R-T-R-T-R-T-R-T", avg_logprob=-0.4,
+                   compression_ratio=1.6)
+    name = Segment(0, 5, "Last name V-I-L-L-A-S-E-N-O-R, first name Teodoro, T-E-O-D-O-R-O.", avg_logprob=-0.4,
+                   compression_ratio=1.6)
+    assert "repetition" in segment_flags(loop, settings)
+    assert segment_flags(name, settings) == ()
