@@ -4,17 +4,22 @@
 Renders eval cases (default ../shared/eval/dev) to stereo 8 kHz calls with ../shared/tools/make_inbox.py
 (espeak-ng voices; officer left, everyone else right), transcribes each with every engine and model asked
 for, and prints:
-- WER: words of the case transcript against the unflagged segments Whisper produced, both in time order,
-  lower-cased, punctuation removed;
+- WER per channel: the officer's words in the case against channel 0's unflagged segments, everyone
+  else's against channel 1's, in time order, lower-cased, punctuation removed, summed over calls (so the
+  order in which two parties' turns interleave does not count as errors);
 - end to end: call-level tag F1, verdict accuracy and mismatch recall when tagging and the policy check run
-  on the audio transcript, next to the same figures on the case's own text (the gap is what to shrink).
+  on the audio transcript, next to the same figures on the case's own text (the gap is what to shrink);
+- the calls whose verdict differs between text and audio.
 
 usage: python bench/asr.py [--cases DIR] [--limit N] [--engines ...] [--models auto /path/to/base-ct2 ...]
+                           [--set beam_size=5 --set vad_padding_s=0.6 ...] [--audio DIR] [--keep DIR] [--json]
   A model is 'auto' (the offline tiny.en pack) or a CTranslate2 folder (converted once for openai-whisper).
+  --audio keeps the rendered calls (rendered only when missing); --keep writes each transcript as JSON.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import subprocess
@@ -46,17 +51,54 @@ def word_errors(reference: list[str], hypothesis: list[str]) -> int:
     return prev[-1]
 
 
+def render(cases: list[Path], audio_dir: Path) -> None:
+    """Render the cases not yet in `audio_dir`.
+
+    make_inbox.py hands each line to espeak-ng as an argument, so a line that starts with "-" is read as an
+    option and the render fails; such lines are spoken without their leading dashes (they carry no words).
+    """
+    missing = [c for c in cases if not (audio_dir / f"{_call_id(c)}.wav").exists()]
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory() as td:
+        for case in missing:
+            data = json.loads(case.read_text())
+            for seg in data.get("transcript", {}).get("segments", []):
+                seg["text"] = str(seg.get("text") or "").lstrip("- ") or "."
+            (Path(td) / case.name).write_text(json.dumps(data))
+        subprocess.run([sys.executable, str(SHARED / "tools" / "make_inbox.py"), td, str(audio_dir)],
+                       check=True, capture_output=True)
+
+
+def _call_id(case: Path) -> str:
+    return str(json.loads(case.read_text()).get("call_id") or case.stem)
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=Path, default=SHARED / "eval" / "dev")
     ap.add_argument("--limit", type=int, default=0, help="first N cases only (0 = all)")
+    ap.add_argument("--only", nargs="+", default=[], help="these call ids only")
     ap.add_argument("--engines", nargs="+", default=["openai-whisper", "faster-whisper"])
     ap.add_argument("--models", nargs="+", default=["auto"])
     ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="any other WhisperSettings field, e.g. --set temperature_fallback=true")
+    ap.add_argument("--audio", type=Path, help="keep rendered calls here (rendered only when missing)")
+    ap.add_argument("--keep", type=Path, help="write each audio transcript here as JSON")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
 
     from review.assessment import assess_call
-    from review.cases import load_case_json, read_case, read_expected
+    from review.cases import read_case, read_expected
     from review.evaluation import ScoredCase, score_cases
     from review.rules import load_rules
     from transcribe.audio import load_audio
@@ -64,54 +106,80 @@ def main() -> None:
     from transcribe.settings import WhisperSettings
 
     rules = load_rules()
-    cases = sorted(a.cases.glob("*.json"))[: a.limit or None]
+    cases = sorted(a.cases.glob("*.json"))
+    if a.only:
+        cases = [c for c in cases if _call_id(c) in a.only]
+    cases = cases[: a.limit or None]
+    extra = dict(_setting(s) for s in a.set)
     rows = []
     with tempfile.TemporaryDirectory() as td:
-        inbox = Path(td)
-        for case in cases:
-            subprocess.run([sys.executable, str(SHARED / "tools" / "make_inbox.py"), str(case), str(inbox)],
-                           check=True, capture_output=True)
+        audio_dir = a.audio or Path(td)
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        render(cases, audio_dir)
         parsed = {c: read_case(c) for c in cases}
-        text_scored = [ScoredCase(str(load_case_json(c).get("call_id") or c.stem), str(c),
-                                  assess_call(*parsed[c], rules), read_expected(c)) for c in cases]
+        text_scored = [ScoredCase(_call_id(c), str(c), assess_call(*parsed[c], rules), read_expected(c))
+                       for c in cases]
         text = score_cases(text_scored, rules.version)
         for model in a.models:
             for engine in a.engines:
-                settings = WhisperSettings(engine=engine, model=model, beam_size=a.beam)
+                settings = WhisperSettings(engine=engine, model=model, beam_size=a.beam, **extra)
                 eng = get_engine(settings)
                 errors = ref_words = 0
                 audio_seconds = spent = 0.0
                 scored = []
-                for c in cases:
-                    data = load_case_json(c)
-                    call_id = data.get("call_id") or c.stem
-                    audio = load_audio(inbox / f"{call_id}.wav")
+                for n, c in enumerate(cases, 1):
+                    call_id = _call_id(c)
+                    audio = load_audio(audio_dir / f"{call_id}.wav")
                     t0 = time.perf_counter()
                     transcript = eng.transcribe(audio)
                     spent += time.perf_counter() - t0
                     audio_seconds += audio.duration
                     log, case_segments, _ = parsed[c]
-                    ref = words(" ".join(s.text for s in sorted(case_segments, key=lambda s: s.start)))
-                    hyp = words(" ".join(s.text for s in transcript.segments if not s.flags))
-                    errors += word_errors(ref, hyp)
-                    ref_words += len(ref)
-                    scored.append(ScoredCase(str(call_id), str(c),
+                    for channel, is_officer in ((0, True), (1, False)):
+                        ref = words(" ".join(s.text for s in sorted(case_segments, key=lambda s: s.start)
+                                             if (s.speaker == "officer") == is_officer))
+                        hyp = words(" ".join(s.text for s in transcript.segments
+                                             if s.channel == channel and not s.flags))
+                        errors += word_errors(ref, hyp)
+                        ref_words += len(ref)
+                    scored.append(ScoredCase(call_id, str(c),
                                              assess_call(log, list(transcript.segments), transcript.language, rules),
                                              read_expected(c)))
+                    if a.keep:
+                        a.keep.mkdir(parents=True, exist_ok=True)
+                        label = f"{Path(model).name}-{engine}"
+                        (a.keep / f"{call_id}.{label}.json").write_text(json.dumps(
+                            [dataclasses.asdict(s) for s in transcript.segments], indent=1))
+                    print(f"  {n}/{len(cases)} {call_id} {eng.model} {engine}: {time.perf_counter() - t0:.1f} s",
+                          file=sys.stderr, flush=True)
                 audio_scores = score_cases(scored, rules.version)
+                verdicts = {s.call_id: s.assessment.verdict.verdict for s in text_scored}
                 rows.append({"model": eng.model, "engine": engine, "wer": errors / max(ref_words, 1),
-                             "rtf": spent / max(audio_seconds, 1e-9), "audio": audio_scores})
-                print(f"  {eng.model} {engine}: done", file=sys.stderr, flush=True)
-    print(f"{len(cases)} cases from {a.cases}, beam {a.beam}, rules {rules.version}")
+                             "rtf": spent / max(audio_seconds, 1e-9), "audio_seconds": audio_seconds,
+                             "tag_f1": audio_scores["tags"]["f1"], "verdict_accuracy": audio_scores["verdict_accuracy"],
+                             "mismatch": audio_scores["mismatch"],
+                             "verdict_differs": [{"call_id": s.call_id, "text": verdicts[s.call_id],
+                                                  "audio": s.assessment.verdict.verdict,
+                                                  "expected": s.expected.get("verdict")}
+                                                 for s in scored if s.assessment.verdict.verdict != verdicts[s.call_id]]})
+    summary = {"cases": len(cases), "source": str(a.cases), "beam": a.beam, "settings": extra,
+               "rules_version": rules.version,
+               "text": {"tag_f1": text["tags"]["f1"], "verdict_accuracy": text["verdict_accuracy"],
+                        "mismatch": text["mismatch"]}, "audio": rows}
+    if a.json:
+        print(json.dumps(summary, indent=1))
+        return
+    print(f"{len(cases)} cases from {a.cases}, beam {a.beam}, settings {extra or 'default'}, rules {rules.version}")
     print(f"{'model':34} {'engine':15} {'WER':>6} {'RTF':>6} {'tagF1':>6} {'verdict':>8} {'mm.rec':>7}")
     print(f"{'(case text, no audio)':34} {'-':15} {'-':>6} {'-':>6} {text['tags']['f1']:6.3f} "
           f"{text['verdict_accuracy']:8.3f} {text['mismatch']['recall']:7.3f}")
     for r in rows:
-        s = r["audio"]
-        print(f"{r['model']:34} {r['engine']:15} {r['wer']:6.3f} {r['rtf']:6.3f} {s['tags']['f1']:6.3f} "
-              f"{s['verdict_accuracy']:8.3f} {s['mismatch']['recall']:7.3f}")
-    print(json.dumps({"text": {k: text[k] for k in ("verdict_accuracy", "mismatch")},
-                      "audio": [{k: r[k] for k in ("model", "engine", "wer", "rtf")} for r in rows]}))
+        print(f"{r['model']:34} {r['engine']:15} {r['wer']:6.3f} {r['rtf']:6.3f} {r['tag_f1']:6.3f} "
+              f"{r['verdict_accuracy']:8.3f} {r['mismatch']['recall']:7.3f}")
+    for r in rows:
+        for d in r["verdict_differs"]:
+            print(f"  {r['model']} {r['engine']}: {d['call_id']} text {d['text']}, audio {d['audio']} "
+                  f"(expected {d['expected']})")
 
 
 if __name__ == "__main__":

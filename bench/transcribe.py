@@ -5,15 +5,22 @@ Synthesises stereo 8 kHz calls of the given lengths (espeak-ng speech in turns, 
 half of the call is silence or a hold tone), then for each engine times, each in a fresh child process:
 - `bare`: the engine alone on each channel's 16 kHz samples (whisper.transcribe / WhisperModel.transcribe with
   their own defaults, so windows they judge silent are skipped), no voice detection; same beam and prompt;
-- `bare-vad`: faster-whisper alone with its own `vad_filter` (the same silero model): the fair reference for the
-  pipeline's overhead;
+- `bare-vad`: the engine alone on the speech silero finds with faster-whisper's default VAD options, joined
+  (faster-whisper's own `vad_filter`; for openai-whisper the same chunks handed to whisper.transcribe): the
+  fair reference for the pipeline's overhead, since neither decodes the silence;
 - `pipeline-novad` (opt-in): callreview's engine with voice detection off; it keeps every window (evidence),
   so on silence it decodes what bare skips;
-- `pipeline`: callreview's engine as configured by default (voice detection on).
+- `pipeline`: callreview's engine as configured by default (voice detection on, deterministic decoding);
+- `pipeline-fb` (opt-in): the same with Whisper's temperature fallback on, i.e. decoding exactly as the bare
+  engines do: its ratio to `bare-vad` is the pipeline's own overhead.
 It prints the real-time factor (seconds of processing per second of audio), the ratio to bare, the time
 saved by voice detection, the split decode+resample / VAD / model, and peak memory (max RSS of the child).
 
+Bare engines run with their own defaults (temperature fallback on, windows judged silent dropped); the
+pipeline with callreview's (deterministic, nothing dropped). Word timestamps are off on both sides.
+
 usage: python bench/transcribe.py [--minutes 1 10 60] [--engines openai-whisper faster-whisper] [--beam 1]
+                                  [--model auto|CT2_DIR] [--modes bare bare-vad pipeline-novad pipeline pipeline-fb]
 """
 from __future__ import annotations
 
@@ -81,19 +88,29 @@ def make_call(minutes: float, path: Path) -> Path:
     return path
 
 
-def settings_for(engine: str, beam: int, vad: bool):
+def settings_for(engine: str, beam: int, vad: bool, model: str = "auto", fallback: bool = False):
     from transcribe.settings import WhisperSettings
 
-    return WhisperSettings(engine=engine, beam_size=beam, vad=vad, word_timestamps=False)
+    return WhisperSettings(engine=engine, model=model, beam_size=beam, vad=vad, word_timestamps=False,
+                           temperature_fallback=fallback)
 
 
-def run_one(path: Path, engine: str, mode: str, beam: int) -> dict:
+def bare_speech(samples: np.ndarray) -> np.ndarray:
+    """The speech faster-whisper's own `vad_filter` keeps (default options), joined."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(samples, VadOptions())
+    return np.concatenate([samples[c["start"]:c["end"]] for c in chunks]) if chunks else samples[:0]
+
+
+def run_one(path: Path, engine: str, mode: str, beam: int, model: str = "auto") -> dict:
     """Child process: one measurement; prints JSON."""
     from transcribe.audio import load_audio
     from transcribe.engine import get_engine
     from transcribe.vad import detect_speech
 
-    settings = settings_for(engine, beam, vad=(mode == "pipeline"))
+    settings = settings_for(engine, beam, vad=mode in ("pipeline", "pipeline-fb"), model=model,
+                            fallback=mode == "pipeline-fb")
     eng = get_engine(settings)  # model load is not timed: a batch loads once
     from transcribe.audio import probe_audio
 
@@ -111,6 +128,10 @@ def run_one(path: Path, engine: str, mode: str, beam: int) -> dict:
             if engine == "openai-whisper":
                 import whisper
 
+                if mode == "bare-vad":
+                    samples = bare_speech(samples)
+                    if not len(samples):
+                        continue
                 out = whisper.transcribe(eng.backend.model, samples, fp16=False, beam_size=None if beam == 1 else beam,
                                          initial_prompt=settings.initial_prompt, word_timestamps=False)
                 n_segments += len(out["segments"])
@@ -143,13 +164,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, nargs="+", default=[1, 10])
     ap.add_argument("--engines", nargs="+", default=["openai-whisper", "faster-whisper"])
-    ap.add_argument("--modes", nargs="+", default=["bare", "bare-vad", "pipeline"],
-                    help="bare-vad is faster-whisper's own vad_filter (same silero model); skipped for openai-whisper")
+    ap.add_argument("--modes", nargs="+", default=["bare", "bare-vad", "pipeline"])
+    ap.add_argument("--model", default="auto", help="auto (the offline tiny.en pack) or a CTranslate2 folder")
     ap.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy, as issue 10's reference figures)")
+    ap.add_argument("--timeout", type=int, default=1800, help="stop one measurement after this many seconds")
+    ap.add_argument("--json", action="store_true", help="print the measurements as JSON instead of the table")
     ap.add_argument("--one", nargs=3, metavar=("FILE", "ENGINE", "MODE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(run_one(Path(a.one[0]), a.one[1], a.one[2], a.beam)))
+        print(json.dumps(run_one(Path(a.one[0]), a.one[1], a.one[2], a.beam, a.model)))
         return
     results = []
     with tempfile.TemporaryDirectory() as td:
@@ -157,37 +180,48 @@ def main() -> None:
             path = make_call(minutes, Path(td) / f"call-{minutes:g}min.wav")
             for engine in a.engines:
                 for mode in a.modes:
-                    if mode == "bare-vad" and engine != "faster-whisper":
+                    try:
+                        out = subprocess.run([sys.executable, __file__, "--beam", str(a.beam), "--model", a.model,
+                                              "--one", str(path), engine, mode],
+                                             capture_output=True, text=True, check=True, timeout=a.timeout)
+                    except subprocess.TimeoutExpired:
+                        print(f"  {minutes:g} min {engine:15s} {mode:15s} stopped after {a.timeout} s",
+                              file=sys.stderr, flush=True)
+                        results.append({"minutes": minutes, "engine": engine, "mode": mode, "timed_out": a.timeout})
                         continue
-                    out = subprocess.run([sys.executable, __file__, "--beam", str(a.beam), "--one", str(path), engine, mode],
-                                         capture_output=True, text=True, check=True)
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     r["minutes"] = minutes
                     results.append(r)
                     print(f"  {minutes:g} min {engine:15s} {mode:15s} whole {r['whole_s']:7.1f} s", file=sys.stderr, flush=True)
-    print(f"{'call':>6} {'engine':15} {'mode':15} {'RTF':>6} {'/bare':>6} {'decode':>7} {'vad':>6} {'model':>7} "
-          f"{'whole':>7} {'segs':>5} {'peakMB':>7}")
+    if a.json:
+        print(json.dumps(results, indent=1))
+        return
+    print(f"model {a.model}, beam {a.beam}; /bare and /bare-vad: the whole time over that reference's, same engine")
+    print(f"{'call':>6} {'engine':15} {'mode':15} {'RTF':>6} {'/bare':>6} {'/b-vad':>6} {'decode':>7} {'vad':>6} "
+          f"{'model':>7} {'whole':>7} {'segs':>5} {'peakMB':>7}")
+    done = {(r["minutes"], r["engine"], r["mode"]): r for r in results if "timed_out" not in r}
     for r in results:
-        bare = next((b for b in results if b["minutes"] == r["minutes"] and b["engine"] == r["engine"]
-                     and b["mode"] == "bare"), None)
-        ratio = r["whole_s"] / bare["whole_s"] if bare else float("nan")
-        print(f"{r['minutes']:>4g}m {r['engine']:15} {r['mode']:15} {r['whole_s'] / r['duration']:6.3f} {ratio:6.2f} "
-              f"{r['decode_resample_s']:7.2f} {r['vad_s']:6.2f} {r['model_s']:7.1f} {r['whole_s']:7.1f} "
-              f"{r['segments']:5d} {r['peak_rss_mb']:7.0f}")
+        if "timed_out" in r:
+            print(f"{r['minutes']:>4g}m {r['engine']:15} {r['mode']:15} stopped after {r['timed_out']} s")
+            continue
+        ratios = []
+        for ref in ("bare", "bare-vad"):
+            b = done.get((r["minutes"], r["engine"], ref))
+            ratios.append(r["whole_s"] / b["whole_s"] if b else float("nan"))
+        print(f"{r['minutes']:>4g}m {r['engine']:15} {r['mode']:15} {r['whole_s'] / r['duration']:6.3f} "
+              f"{ratios[0]:6.2f} {ratios[1]:6.2f} {r['decode_resample_s']:7.2f} {r['vad_s']:6.2f} {r['model_s']:7.1f} "
+              f"{r['whole_s']:7.1f} {r['segments']:5d} {r['peak_rss_mb']:7.0f}")
     for minutes in a.minutes:
-        rows = {(r["engine"], r["mode"]): r for r in results if r["minutes"] == minutes}
         for engine in a.engines:
-            novad, vad = rows.get((engine, "pipeline-novad")), rows.get((engine, "pipeline"))
+            novad, vad = done.get((minutes, engine, "pipeline-novad")), done.get((minutes, engine, "pipeline"))
             if novad and vad:
                 print(f"{minutes:g} min {engine}: VAD saves {100 * (1 - vad['whole_s'] / novad['whole_s']):.0f}% "
                       f"of the time")
-        fw, ow = rows.get(("faster-whisper", "pipeline")), rows.get(("openai-whisper", "pipeline"))
-        if fw and ow:
-            print(f"{minutes:g} min: faster-whisper int8 is {ow['whole_s'] / fw['whole_s']:.2f}x openai-whisper (pipeline)")
-        fb, ob = rows.get(("faster-whisper", "bare")), rows.get(("openai-whisper", "bare"))
-        if fb and ob:
-            print(f"{minutes:g} min: faster-whisper int8 is {ob['whole_s'] / fb['whole_s']:.2f}x openai-whisper (bare)")
-
+        for mode in ("pipeline", "bare-vad", "bare"):
+            fw, ow = done.get((minutes, "faster-whisper", mode)), done.get((minutes, "openai-whisper", mode))
+            if fw and ow:
+                print(f"{minutes:g} min: faster-whisper int8 is {ow['whole_s'] / fw['whole_s']:.2f}x "
+                      f"openai-whisper ({mode})")
 
 if __name__ == "__main__":
     main()
