@@ -12,9 +12,10 @@ for, and prints:
 - the calls whose verdict differs between text and audio.
 
 usage: python bench/asr.py [--cases DIR] [--limit N] [--engines ...] [--models auto /path/to/base-ct2 ...]
-                           [--set beam_size=5 --set vad_padding_s=0.6 ...] [--audio DIR] [--keep DIR] [--json]
+                           [--set vad_padding_s=0.6 ...] [--audio DIR] [--keep DIR] [--from-kept DIR] [--json]
   A model is 'auto' (the offline tiny.en pack) or a CTranslate2 folder (converted once for openai-whisper).
-  --audio keeps the rendered calls (rendered only when missing); --keep writes each transcript as JSON.
+  --audio keeps the rendered calls (rendered only when missing); --keep writes each transcript as JSON;
+  --from-kept scores those transcripts again (after a rules change) without transcribing.
 """
 from __future__ import annotations
 
@@ -70,6 +71,16 @@ def render(cases: list[Path], audio_dir: Path) -> None:
                        check=True, capture_output=True)
 
 
+def read_kept(path: Path):
+    """A transcript written by --keep."""
+    from transcribe.segments import Segment, Transcript, Word
+
+    data = json.loads(path.read_text())
+    segments = tuple(Segment(**{**d, "words": tuple(Word(**w) for w in d["words"]), "flags": tuple(d["flags"])})
+                     for d in data["segments"])
+    return Transcript(language=data["language"], segments=segments, engine=data["engine"], model=data["model"])
+
+
 def _call_id(case: Path) -> str:
     return str(json.loads(case.read_text()).get("call_id") or case.stem)
 
@@ -94,6 +105,8 @@ def main() -> None:
                     help="any other WhisperSettings field, e.g. --set temperature_fallback=true")
     ap.add_argument("--audio", type=Path, help="keep rendered calls here (rendered only when missing)")
     ap.add_argument("--keep", type=Path, help="write each audio transcript here as JSON")
+    ap.add_argument("--from-kept", type=Path, metavar="DIR",
+                    help="score the transcripts an earlier --keep run wrote, instead of transcribing")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
 
@@ -123,17 +136,22 @@ def main() -> None:
         for model in a.models:
             for engine in a.engines:
                 settings = WhisperSettings(engine=engine, model=model, beam_size=a.beam, **extra)
-                eng = get_engine(settings)
+                eng = None if a.from_kept else get_engine(settings)
+                label = eng.model if eng else f"{Path(model).name} (kept)"
                 errors = ref_words = 0
                 audio_seconds = spent = 0.0
                 scored = []
                 for n, c in enumerate(cases, 1):
                     call_id = _call_id(c)
-                    audio = load_audio(audio_dir / f"{call_id}.wav")
                     t0 = time.perf_counter()
-                    transcript = eng.transcribe(audio)
-                    spent += time.perf_counter() - t0
-                    audio_seconds += audio.duration
+                    if eng is None:  # re-score transcripts kept by an earlier run (tagging rules changed, audio not)
+                        transcript = read_kept(a.from_kept / f"{call_id}.{Path(model).name}-{engine}.json")
+                    else:
+                        audio = load_audio(audio_dir / f"{call_id}.wav")
+                        t0 = time.perf_counter()
+                        transcript = eng.transcribe(audio)
+                        spent += time.perf_counter() - t0
+                        audio_seconds += audio.duration
                     log, case_segments, _ = parsed[c]
                     for channel, is_officer in ((0, True), (1, False)):
                         ref = words(" ".join(s.text for s in sorted(case_segments, key=lambda s: s.start)
@@ -147,14 +165,14 @@ def main() -> None:
                                              read_expected(c)))
                     if a.keep:
                         a.keep.mkdir(parents=True, exist_ok=True)
-                        label = f"{Path(model).name}-{engine}"
-                        (a.keep / f"{call_id}.{label}.json").write_text(json.dumps(
-                            [dataclasses.asdict(s) for s in transcript.segments], indent=1))
-                    print(f"  {n}/{len(cases)} {call_id} {eng.model} {engine}: {time.perf_counter() - t0:.1f} s",
+                        (a.keep / f"{call_id}.{Path(model).name}-{engine}.json").write_text(json.dumps(
+                            {"language": transcript.language, "engine": transcript.engine, "model": transcript.model,
+                             "segments": [dataclasses.asdict(s) for s in transcript.segments]}, indent=1))
+                    print(f"  {n}/{len(cases)} {call_id} {label} {engine}: {time.perf_counter() - t0:.1f} s",
                           file=sys.stderr, flush=True)
                 audio_scores = score_cases(scored, rules.version)
                 verdicts = {s.call_id: s.assessment.verdict.verdict for s in text_scored}
-                rows.append({"model": eng.model, "engine": engine, "wer": errors / max(ref_words, 1),
+                rows.append({"model": label, "engine": engine, "wer": errors / max(ref_words, 1),
                              "rtf": spent / max(audio_seconds, 1e-9), "audio_seconds": audio_seconds,
                              "tag_f1": audio_scores["tags"]["f1"], "verdict_accuracy": audio_scores["verdict_accuracy"],
                              "mismatch": audio_scores["mismatch"],
