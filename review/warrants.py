@@ -8,7 +8,8 @@ whole call, decides, in this order:
    or that lives on a record, and it does not count either way;
 2. otherwise it takes the kind of the call's typed, counted warrant mentions (an I-200, a detainer, a felony
    warrant); when the call has both kinds, the nearest one in the call;
-3. when the call only says the warrant is not criminal ("it's not a court warrant"), it is immigration paper;
+3. when the call only says the warrant is not criminal ("it's not a court warrant"), it is immigration paper,
+   and when it only says it is not immigration paper ("not an immigration warrant"), it is criminal;
 4. otherwise the kind cannot be told and the mention is dropped rather than guessed.
 Then a criminal warrant that the call later finds served, closed or inactive ("there's nothing active on
 him") is `historical`, unless a counted criminal warrant is mentioned after that finding.
@@ -37,19 +38,19 @@ def resolve_warrants(mentions: list[Mention], texts: Sequence[str | None], rules
         Mentions with only DESIGN.md kinds, in transcript order.
     """
     typed = [m for m in mentions if m.kind in _TYPED and m.qualifier is None]
-    denied_criminal = any(m.kind == "criminal_warrant" and m.qualifier == "negated" for m in mentions)
+    denied = {m.kind for m in mentions if m.kind in _TYPED and m.qualifier == "negated"}
     resolved: list[Mention] = []
     for m in mentions:
         if m.kind != GENERIC:
             resolved.append(m)
             continue
-        kind = _kind_for(m, typed, denied_criminal)
+        kind = _kind_for(m, typed, denied)
         if kind is not None:
             resolved.append(replace(m, kind=kind))
     return _retire_inactive(resolved, texts, rules)
 
 
-def _kind_for(m: Mention, typed: list[Mention], denied_criminal: bool) -> str | None:
+def _kind_for(m: Mention, typed: list[Mention], denied: set[str]) -> str | None:
     if m.qualifier in ("negated", "hypothetical", "historical"):
         return "criminal_warrant"
     kinds = {t.kind for t in typed}
@@ -60,8 +61,8 @@ def _kind_for(m: Mention, typed: list[Mention], denied_criminal: bool) -> str | 
         nearest = min(typed, key=lambda t: (abs(t.segment - m.segment), t.segment < m.segment,
                                             abs(t.char_start - m.char_start)))
         return nearest.kind
-    if denied_criminal:
-        return "immigration_warrant"
+    if len(denied) == 1:  # the call rules out one kind only: "a warrant" is the other
+        return "immigration_warrant" if "criminal_warrant" in denied else "criminal_warrant"
     return None
 
 

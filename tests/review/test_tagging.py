@@ -33,6 +33,10 @@ def counted(*lines: str, speaker: str = "unknown") -> list[str]:
     (["we have a warrant for him", "yeah it's a bench warrant for failure to appear"], ["criminal_warrant"]),
     (["he's got a warrant", "is it criminal?", "no, it is not a criminal warrant, it's ours"], ["immigration_warrant"]),
     (["he has a warrant, that's all I know"], []),
+    (["we have a warrant for his arrest", "and this is not an immigration warrant?", "correct, not an immigration warrant"],
+     ["criminal_warrant"]),
+    # both kinds ruled out: nothing is left to guess
+    (["he has a warrant", "it's not a criminal warrant and not an immigration warrant either"], []),
     # crimes in the incident at hand; immigration status is never a crime
     (["a guy just broke into a car in the lot and took a laptop"], ["crime"]),
     (["he's selling dope out of the trunk right now"], ["crime"]),
