@@ -25,7 +25,7 @@ import numpy as np
 
 from transcribe.audio import SAMPLE_RATE, Audio, stream_audio
 from transcribe.fragments import join_fragments
-from transcribe.hallucination import flag_segments
+from transcribe.hallucination import flag_segments, segment_flags
 from transcribe.segments import Gap, Segment, Transcript, Word
 from transcribe.settings import WhisperSettings
 from transcribe.vad import detect_speech, find_gaps
@@ -161,20 +161,34 @@ class Engine:
         return segments, gaps, language, len(speech) / SAMPLE_RATE
 
     def _decode_all(self, speech: np.ndarray) -> tuple[list[Segment], str]:
-        """Decode joined speech, then decode again, on its own, any long stretch the first pass left without words.
+        """Decode joined speech, then decode again, on its own, any long stretch the first pass lost.
 
-        Whisper ends a 30-second window early when it believes the rest is silence, and skips to the next
-        window: at the joint of two speech stretches it can drop a whole sentence. Voice detection says
-        there is speech there, so a stretch of it with no words is decoded alone (once) and put back.
+        Two ways Whisper loses speech:
+        - it ends a 30-second window early when it believes the rest is silence, and skips to the next window:
+          at the joint of two speech stretches a whole sentence can go;
+        - it falls into a loop ("the new Canon scheme for the new Canon scheme ..."), which the text before
+          it keeps feeding from window to window, and the loop covers the speech.
+        Voice detection says there is speech there, so a stretch of it that no word outside a loop covers is
+        decoded once more, alone, without the previous text that fed the loop (and, if that loops too, without
+        the prompt). Decoding stays deterministic. The loop itself is kept, flagged.
         """
         raw, language = self.backend.decode(speech, self.settings)
         min_s = self.settings.redecode_missed_s
         if not min_s:
             return raw, language
+        # Retries, in turn, until one does not loop: without the previous text; then without the prompt too
+        # (a prompt full of form numbers can start a loop of its own). Like Whisper's own temperature
+        # fallback, a retry that is not used is not part of the transcript.
+        retries = [self.settings.model_copy(update={"condition_on_previous_text": False}),
+                   self.settings.model_copy(update={"condition_on_previous_text": False, "initial_prompt": None})]
+        covering = [seg for seg in raw if "repetition" not in segment_flags(seg, self.settings)]
         margin = int(_REDECODE_MARGIN_S * SAMPLE_RATE)
-        for start, end in missed_stretches(raw, len(speech) / SAMPLE_RATE, min_s):
+        for start, end in missed_stretches(covering, len(speech) / SAMPLE_RATE, min_s):
             a, b = max(int(start * SAMPLE_RATE) - margin, 0), min(int(end * SAMPLE_RATE) + margin, len(speech))
-            extra, _ = self.backend.decode(np.ascontiguousarray(speech[a:b]), self.settings)
+            for retry in retries:
+                extra, _ = self.backend.decode(np.ascontiguousarray(speech[a:b]), retry)
+                if not any("repetition" in segment_flags(seg, retry) for seg in extra):
+                    break
             shift = a / SAMPLE_RATE
             # Keep only what lies in the missed stretch: the margin may hold a word the first pass already has.
             raw.extend(moved for seg in extra if seg.text.strip()

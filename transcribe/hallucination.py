@@ -70,10 +70,11 @@ def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...
     low_logprob = segment.avg_logprob is not None and segment.avg_logprob < settings.logprob_threshold
     if segment.no_speech_prob is not None and segment.no_speech_prob > settings.no_speech_threshold and low_logprob:
         flags.append("no_speech")
-    # Whisper reports the ratio of its whole 30-second window; a loop in one segment of a window full of real
-    # speech hides in that, so the segment's own text is measured too.
-    ratio = max(segment.compression_ratio or 0.0,
-                compression_ratio(segment.text) if len(segment.text) >= _MIN_RATIO_CHARS else 0.0)
+    # Whisper reports the ratio of its whole 30-second window, so one looping segment would condemn the real
+    # speech beside it. A segment long enough to measure is judged by its own text; a short one (often a
+    # scrap of the loop) by its window's.
+    own = compression_ratio(segment.text) if len(segment.text) >= _MIN_RATIO_CHARS else None
+    ratio = own if own is not None else (segment.compression_ratio or 0.0)
     if ratio > settings.compression_ratio_threshold or longest_repeat(segment.text) >= settings.repeat_threshold:
         flags.append("repetition")
     if _normalise(segment.text) in {_normalise(p) for p in settings.phantom_phrases}:

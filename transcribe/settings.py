@@ -83,8 +83,10 @@ class WhisperSettings(BaseSettings):
                                  description="Audio kept on each side of detected speech, so word edges survive.")
     redecode_missed_s: float = Field(
         2.0, ge=0, le=60,
-        description="Speech (by voice detection) at least this long that Whisper's pass left without a word is "
-                    "decoded again on its own, so a sentence at a window's end is not lost; 0 turns it off.")
+        description="Speech (by voice detection) at least this long that Whisper's pass left without a word, or "
+                    "covered only by a decoder loop, is decoded again on its own without the previous text (and "
+                    "without the prompt if it loops again), so a sentence at a window's end or under a loop is "
+                    "not lost; 0 turns it off.")
     join_fragments: bool = Field(
         True, description="Join segments Whisper cut mid-sentence (same channel, no pause, no full stop), so a "
                           "request split across two segments is read whole; every word keeps its time.")
