@@ -217,6 +217,17 @@ def test_missed_stretches_are_long_spans_no_word_covers():
     assert engine_module.missed_stretches([], 6.5, 2.0) == [(0.0, 6.5)]
 
 
+@pytest.fixture(scope="module")
+def two_turns(tmp_path_factory):
+    """A short turn, 3 s of silence, then the sentence that matters; and when that sentence starts."""
+    folder = tmp_path_factory.mktemp("two_turns")
+    first = speak("Stand by.", folder / "a.wav")
+    second = speak("NCIC shows an active felony warrant out of circuit court.", folder / "b.wav")
+    rate = 8000
+    mono = np.concatenate([silence(0.5, rate), first, silence(3.0, rate), second, silence(0.5, rate)])
+    return load_audio(write_wav(folder / "two.wav", [mono], rate)), 0.5 + len(first) / rate + 3.0
+
+
 @dataclasses.dataclass
 class _DroppingBackend:
     """The real tiny.en backend, except that its first pass loses the words after `cut` seconds, the way
@@ -254,14 +265,9 @@ class _DroppingBackend:
 
 @pytest.mark.whisper
 @needs_tools
-def test_speech_the_first_pass_left_without_words_is_decoded_again(engines, tmp_path):
-    first = speak("Stand by.", tmp_path / "a.wav")
-    second = speak("NCIC shows an active felony warrant out of circuit court.", tmp_path / "b.wav")
-    rate = 8000
-    mono = np.concatenate([silence(0.5, rate), first, silence(3.0, rate), second, silence(0.5, rate)])
-    audio = load_audio(write_wav(tmp_path / "two.wav", [mono], rate))
+def test_speech_the_first_pass_left_without_words_is_decoded_again(engines, two_turns):
+    audio, second_at = two_turns
     e = engines["faster-whisper"]
-    second_at = 0.5 + len(first) / rate + 3.0
     dropping = _DroppingBackend(e.backend, cut=1.5)
     t = engine_module.Engine(e.settings, dropping).transcribe(audio)
     assert len(dropping.calls) == 2 and dropping.calls[1] < dropping.calls[0]
@@ -289,12 +295,8 @@ def test_decoding_is_deterministic_by_default(engines, stereo_call, name):
 
 @pytest.mark.whisper
 @needs_tools
-def test_speech_under_a_decoder_loop_is_decoded_again_and_the_loop_kept_flagged(engines, tmp_path):
-    first = speak("Stand by.", tmp_path / "a.wav")
-    second = speak("NCIC shows an active felony warrant out of circuit court.", tmp_path / "b.wav")
-    rate = 8000
-    mono = np.concatenate([silence(0.5, rate), first, silence(3.0, rate), second, silence(0.5, rate)])
-    audio = load_audio(write_wav(tmp_path / "loop.wav", [mono], rate))
+def test_speech_under_a_decoder_loop_is_decoded_again_and_the_loop_kept_flagged(engines, two_turns):
+    audio, _ = two_turns
     e = engines["faster-whisper"]
     looping = _DroppingBackend(e.backend, cut=1.5, loop=True)
     t = engine_module.Engine(e.settings, looping).transcribe(audio)
