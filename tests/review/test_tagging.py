@@ -33,6 +33,9 @@ def counted(*lines: str, speaker: str = "unknown") -> list[str]:
     (["we have a warrant for him", "yeah it's a bench warrant for failure to appear"], ["criminal_warrant"]),
     (["he's got a warrant", "is it criminal?", "no, it is not a criminal warrant, it's ours"], ["immigration_warrant"]),
     (["he has a warrant, that's all I know"], []),
+    # "never" negates a clause, not the compound it starts
+    (["he has never had a felony warrant"], []),
+    (["it's one more case in a never-ending pile: a felony warrant out of circuit court"], ["criminal_warrant"]),
     (["we have a warrant for his arrest", "and this is not an immigration warrant?", "correct, not an immigration warrant"],
      ["criminal_warrant"]),
     # both kinds ruled out: nothing is left to guess
