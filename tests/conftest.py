@@ -5,6 +5,7 @@ import math
 import os
 import shutil
 import struct
+import time
 import uuid
 import wave
 from contextlib import contextmanager
@@ -45,9 +46,23 @@ def make_storage_settings(backend: str, tmp_path: Path):
         yield StorageSettings(data_dir=data_dir, database_url=POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
     finally:
         dispose_engines()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(admin, name)
         admin.dispose()
+
+
+def _drop_database(admin, name: str) -> None:
+    """Drop a test database; an autovacuum worker on it (a superuser process this role may not end) only delays it."""
+    import sqlalchemy
+
+    for attempt in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sqlalchemy.exc.ProgrammingError as e:
+            if "pg_signal_backend" not in str(e) or attempt == 19:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")
