@@ -25,15 +25,13 @@ import sqlalchemy
 from sqlalchemy.pool import NullPool
 from sqlmodel import func, select
 
+from inboxes import CASES, render_inbox
 from live_prefect import cli_env, prefect_api_url
 from storage.custody import verify_archive
 from storage.db import dispose_engines, open_session
 from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, ReviewItem, SegmentRecord,
                             TranscriptRecord)
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = ROOT / "tests" / "data" / "cases"
-MAKE_INBOX = ROOT.parent / "shared" / "tools" / "make_inbox.py"
 N_CALLS = 12
 RUN_TIMEOUT_S = 240
 
@@ -43,15 +41,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def crash_inbox(tmp_path_factory) -> Path:
     """N_CALLS short calls (tests/data/cases) rendered by espeak-ng once, with transcript sidecars."""
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (.ci/install installs it)")
-    cases = tmp_path_factory.mktemp("crash-cases")
-    for case in sorted(CASES.glob("TC-*.json"))[:N_CALLS]:
-        shutil.copy(case, cases / case.name)
-    inbox = tmp_path_factory.mktemp("crash-inbox")
-    subprocess.run([sys.executable, str(MAKE_INBOX), str(cases), str(inbox), "--with-transcript"], check=True,
-                   capture_output=True)
+    inbox = render_inbox(sorted(CASES.glob("TC-*.json"))[:N_CALLS], tmp_path_factory, "crash")
     assert len(list(inbox.glob("*.wav"))) == N_CALLS
     return inbox
 

@@ -7,19 +7,16 @@ report to the same Prefect API. The results must be the ones the thread runner g
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
+from inboxes import CASES, render_inbox
 from live_prefect import prefect_api_url
 from storage.db import open_session
 from storage.tables import AssessmentRecord, Call, ReviewItem, TranscriptRecord
 
-ROOT = Path(__file__).resolve().parents[2]
-MAKE_INBOX = ROOT.parent / "shared" / "tools" / "make_inbox.py"
 IMPORTED = ("TC-01", "TC-02", "TC-04", "TC-05")  # consistent, mismatch, needs_review, missing_log
 WHISPERED = "TC-17"  # no transcript sidecar: the worker runs Whisper
 
@@ -28,15 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarn
 
 @pytest.fixture(scope="module")
 def dask_inbox(tmp_path_factory) -> Path:
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (.ci/install installs it)")
-    cases = tmp_path_factory.mktemp("dask-cases")
-    for name in (*IMPORTED, WHISPERED):
-        shutil.copy(ROOT / "tests" / "data" / "cases" / f"{name}.json", cases)
-    inbox = tmp_path_factory.mktemp("dask-inbox")
-    subprocess.run([sys.executable, str(MAKE_INBOX), str(cases), str(inbox), "--with-transcript"], check=True,
-                   capture_output=True)
+    inbox = render_inbox([CASES / f"{name}.json" for name in (*IMPORTED, WHISPERED)], tmp_path_factory, "dask")
     (inbox / f"{WHISPERED}.transcript.json").unlink()
     return inbox
 
