@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcribe.convert import convert_ct2_to_whisper, sha256_file
+from transcribe.convert import convert_ct2_to_whisper
 from transcribe.errors import ModelError
 from transcribe.settings import WhisperSettings
 
@@ -243,22 +243,19 @@ def _converted(ct2_dir: Path, settings: WhisperSettings) -> Path:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _sha256_for(path: str, size: int, mtime_ns: int) -> str:
-    return sha256_file(path)
-
-
 def _sha256_cached(path: Path) -> str:
-    # Hashing 75-300 MB on every call would dominate short jobs; the cache key changes when the file does.
-    stat = path.stat()
-    return _sha256_for(str(path), stat.st_size, stat.st_mtime_ns)
+    return _sha256_joined_cached((path,))
 
 
 def _sha256_joined_cached(pieces: Sequence[Path]) -> str:
+    """SHA-256 of the files' bytes one after another.
+
+    Hashing 75-300 MB on every call would dominate short jobs; the cache key changes when a file does.
+    """
     return _sha256_joined_for(tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in pieces))
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _sha256_joined_for(pieces: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
     for block in _blocks([Path(path) for path, _, _ in pieces]):
