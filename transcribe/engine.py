@@ -25,7 +25,7 @@ import numpy as np
 
 from transcribe.audio import SAMPLE_RATE, Audio, stream_audio
 from transcribe.fragments import join_fragments
-from transcribe.hallucination import flag_segments, segment_flags
+from transcribe.hallucination import flag_segments, is_loop
 from transcribe.segments import Gap, Segment, Transcript, Word
 from transcribe.settings import WhisperSettings
 from transcribe.vad import detect_speech, find_gaps
@@ -181,13 +181,13 @@ class Engine:
         # fallback, a retry that is not used is not part of the transcript.
         retries = [self.settings.model_copy(update={"condition_on_previous_text": False}),
                    self.settings.model_copy(update={"condition_on_previous_text": False, "initial_prompt": None})]
-        covering = [seg for seg in raw if "repetition" not in segment_flags(seg, self.settings)]
+        covering = [seg for seg in raw if not is_loop(seg, self.settings)]
         margin = int(_REDECODE_MARGIN_S * SAMPLE_RATE)
         for start, end in missed_stretches(covering, len(speech) / SAMPLE_RATE, min_s):
             a, b = max(int(start * SAMPLE_RATE) - margin, 0), min(int(end * SAMPLE_RATE) + margin, len(speech))
             for retry in retries:
                 extra, _ = self.backend.decode(np.ascontiguousarray(speech[a:b]), retry)
-                if not any("repetition" in segment_flags(seg, retry) for seg in extra):
+                if not any(is_loop(seg, retry) for seg in extra):
                     break
             shift = a / SAMPLE_RATE
             # Keep only what lies in the missed stretch: the margin may hold a word the first pass already has.

@@ -15,6 +15,7 @@ Flags, in the order they are checked:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import zlib
 from collections.abc import Iterable
@@ -59,9 +60,25 @@ PROMPT_ECHO_WORDS = 8
 
 def echoes(text: str, prompt: str, run: int = PROMPT_ECHO_WORDS) -> bool:
     """Whether `text` holds `run` consecutive words of `prompt` (case and punctuation ignored)."""
-    said, given = _normalise(text).split(), _normalise(prompt).split()
-    grams = {tuple(given[i:i + run]) for i in range(len(given) - run + 1)}
+    said, grams = _normalise(text).split(), _runs_of(prompt, run)
     return any(tuple(said[i:i + run]) in grams for i in range(len(said) - run + 1))
+
+
+@functools.lru_cache(maxsize=8)
+def _runs_of(prompt: str, run: int) -> frozenset[tuple[str, ...]]:
+    # One prompt serves every segment of every call: split it once.
+    given = _normalise(prompt).split()
+    return frozenset(tuple(given[i:i + run]) for i in range(len(given) - run + 1))
+
+
+def is_loop(segment: Segment, settings: WhisperSettings) -> bool:
+    """Whether the segment is a decoder loop: text that compresses too well, or a phrase repeated over and over."""
+    # Whisper reports the ratio of its whole 30-second window, so one looping segment would condemn the real
+    # speech beside it. A segment long enough to measure is judged by its own text; a short one (often a
+    # scrap of the loop) by its window's.
+    own = compression_ratio(segment.text) if len(segment.text) >= _MIN_RATIO_CHARS else None
+    ratio = own if own is not None else (segment.compression_ratio or 0.0)
+    return ratio > settings.compression_ratio_threshold or longest_repeat(segment.text) >= settings.repeat_threshold
 
 
 def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...]:
@@ -70,12 +87,7 @@ def segment_flags(segment: Segment, settings: WhisperSettings) -> tuple[str, ...
     low_logprob = segment.avg_logprob is not None and segment.avg_logprob < settings.logprob_threshold
     if segment.no_speech_prob is not None and segment.no_speech_prob > settings.no_speech_threshold and low_logprob:
         flags.append("no_speech")
-    # Whisper reports the ratio of its whole 30-second window, so one looping segment would condemn the real
-    # speech beside it. A segment long enough to measure is judged by its own text; a short one (often a
-    # scrap of the loop) by its window's.
-    own = compression_ratio(segment.text) if len(segment.text) >= _MIN_RATIO_CHARS else None
-    ratio = own if own is not None else (segment.compression_ratio or 0.0)
-    if ratio > settings.compression_ratio_threshold or longest_repeat(segment.text) >= settings.repeat_threshold:
+    if is_loop(segment, settings):
         flags.append("repetition")
     if _normalise(segment.text) in {_normalise(p) for p in settings.phantom_phrases}:
         flags.append("known_phantom")
