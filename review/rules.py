@@ -89,6 +89,7 @@ class Rules:
     speaker_refusal: dict = field(default_factory=dict)
     resolution: dict = field(default_factory=dict)
     usability: dict = field(default_factory=dict)
+    answered_denial: dict = field(default_factory=dict)
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
@@ -217,6 +218,12 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         "short_call_words": int(usability.get("short_call_words", 0)),
     }
     refusal = data.get("speaker_refusal") or {}
+    denial = data.get("answered_denial") or {}
+    compiled_denial = {
+        "asked_by": frozenset(_require(denial, "asked_by", list, source, "answered_denial")),
+        "kinds": _kinds(denial, source, "answered_denial"),
+        "answer": compile_(_require(denial, "answer", str, source, "answered_denial"), "answered_denial.answer"),
+    } if denial else {}
     return Rules(
         version=str(version), source=source, mention_rules=tuple(mention_rules), exclusions=tuple(exclusions),
         triggers=tuple(triggers), pseudo_triggers=pseudo, terminators=terminators, qualifier_priority=priority,
@@ -225,7 +232,7 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         status_previous_segments=int(status.get("previous_segments", 0)), policy_list=policy_list,
         speaker_refusal={"not_refused_by": tuple(refusal.get("not_refused_by", ("ice",))),
                          "instead": refusal.get("instead", "negated")},
-        resolution=compiled_resolution, usability=compiled_usability,
+        resolution=compiled_resolution, usability=compiled_usability, answered_denial=compiled_denial,
     )
 
 

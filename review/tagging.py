@@ -8,8 +8,8 @@ For each segment that is not flagged as suspect, in this order:
 4. qualify each one by trigger scope (review/qualifiers.py), and mark policy lists ("a criminal warrant,
    a crime, or an emergency") as the officer restating policy;
 Then, over the whole call, carry an old charge to later mentions of it in the same words, make a crime named
-in answer to "what's the charge on the warrant?" that warrant's charge, and resolve "a warrant" to the kind
-the call reveals (review/warrants.py).
+in answer to "what's the charge on the warrant?" that warrant's charge, drop what the officer asked about
+when the caller's answer denies it, and resolve "a warrant" to the kind the call reveals (review/warrants.py).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from review.warrants import resolve_warrants
 from transcribe.segments import Segment
 
 _WORD = re.compile(r"[\w']+")
+_SENTENCE_BREAK = re.compile(r"[.?!\u2026]")
 # Overlapping candidates of one family: the lower rank wins.
 _FAMILY = {"criminal_warrant": "warrant", "immigration_warrant": "warrant", "warrant": "warrant"}
 _RANK = {"immigration_warrant": 0, "criminal_warrant": 1, "warrant": 2}
@@ -74,7 +75,38 @@ def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
                 char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier))
     mentions = _carry_charge_history(mentions, texts, rules)
     mentions = _answer_to_charge_question(mentions, texts, rules)
+    mentions = _denied_by_the_answer(mentions, segments, texts, rules)
     return resolve_warrants(mentions, texts, rules)
+
+
+def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], texts: Sequence[str | None],
+                          rules: Rules) -> list[Mention]:
+    """What the officer asked about or restated does not count when the caller's next turn flatly denies it
+    ("Is anybody there a danger to your people?" "No, nobody else has done anything.").
+
+    Only the last sentence of the officer's segment is answered, and only by the next segment, from someone
+    else: "I'll send a car for the assault. Is anybody hurt?" "No." leaves the assault standing.
+    """
+    cfg = rules.answered_denial
+    if not cfg:
+        return mentions
+    denied: set[int] = set()
+    previous: int | None = None
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        if (previous is not None and segments[previous].speaker in cfg["asked_by"]
+                and segments[i].speaker not in cfg["asked_by"] and cfg["answer"].match(text.lstrip(" \"'-\u2014"))):
+            denied.add(previous)
+        previous = i
+
+    def in_last_sentence(m: Mention) -> bool:
+        rest = (texts[m.segment] or "")[m.char_end:].rstrip(" \"')\u201d.?!\u2026")
+        return not _SENTENCE_BREAK.search(rest)
+
+    return [replace(m, qualifier="negated")
+            if m.qualifier is None and m.segment in denied and m.kind in cfg["kinds"] and in_last_sentence(m)
+            else m for m in mentions]
 
 
 def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:

@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from transcribe.audio import SAMPLE_RATE, Audio, stream_audio
-from transcribe.fragments import join_fragments
+from transcribe.fragments import ends_sentence, join_fragments
 from transcribe.hallucination import flag_segments, is_loop
 from transcribe.segments import Gap, Segment, Transcript, Word
 from transcribe.settings import WhisperSettings
@@ -239,10 +239,11 @@ def _place(seg: Segment, timeline: _Timeline, speaker: str, channel: int | None)
     if not seg.words:
         start, end = timeline.original(seg.start), timeline.original(seg.end, is_end=True)
         return [dataclasses.replace(seg, start=start, end=max(end, start), text=seg.text.strip(), **common)]
+    stretches = _sentence_cuts(seg.words, [timeline.index((w.start + w.end) / 2) for w in seg.words])
     # Backends hand words over with Whisper's own leading spaces, so pieces re-join exactly ("next-position").
     groups: dict[int, list[Word]] = {}
-    for w in seg.words:
-        groups.setdefault(timeline.index((w.start + w.end) / 2), []).append(w)
+    for w, stretch in zip(seg.words, stretches):
+        groups.setdefault(stretch, []).append(w)
     pieces = []
     for stretch, group in sorted(groups.items()):
         words = tuple(Word(start=timeline.original(w.start, stretch=stretch),
@@ -253,6 +254,41 @@ def _place(seg: Segment, timeline: _Timeline, speaker: str, channel: int | None)
         pieces.append(dataclasses.replace(seg, start=words[0].start, end=max(words[-1].end, words[0].start),
                                           text=text, words=words, **common))
     return pieces
+
+
+# How far (in words) a cut between speech stretches may move to fall between two sentences.
+_MAX_CUT_SHIFT_WORDS = 2
+
+
+def _sentence_cuts(words: tuple[Word, ...], stretches: list[int]) -> list[int]:
+    """The speech stretch of each word, with each cut between stretches moved to a sentence boundary nearby.
+
+    Whisper's word times are least sure next to silence, and a joint of two stretches is silence on both
+    sides (the padding): a word spoken just after the joint is often timed just before it. Cut there, "No
+    criminal warrant, no." becomes "No" at the end of the previous turn and "criminal warrant, no." after the
+    other party spoke, and the negation is lost. A speaker's turn nearly always ends a sentence, so a cut
+    that falls inside one moves to the nearest sentence boundary at most `_MAX_CUT_SHIFT_WORDS` words away
+    (on a tie the words go to the later stretch, since the times err early); times are then kept inside
+    the stretch each word is placed in.
+    """
+    out = list(stretches)
+    n = len(words)
+    bounds = [0] + [i for i in range(1, n) if out[i] != out[i - 1]] + [n]
+    for k in range(1, len(bounds) - 1):
+        cut = bounds[k]
+        if ends_sentence(words[cut - 1].text):
+            continue
+        lo, hi = bounds[k - 1], bounds[k + 1]
+        options = [j for j in range(max(lo, cut - _MAX_CUT_SHIFT_WORDS), min(hi, cut + _MAX_CUT_SHIFT_WORDS) + 1)
+                   if j in (0, n) or ends_sentence(words[j - 1].text)]
+        if not options:
+            continue
+        best = min(options, key=lambda j: (abs(j - cut), j))
+        before, after = out[cut - 1], out[cut]
+        for i in range(min(best, cut), max(best, cut)):
+            out[i] = after if best < cut else before
+        bounds[k] = best
+    return out
 
 
 # Audio taken on each side of a missed stretch when it is decoded again, so its edge words are whole.

@@ -39,8 +39,13 @@ def join_fragments(segments: Iterable[Segment]) -> list[Segment]:
     return out
 
 
+def ends_sentence(text: str) -> bool:
+    """Whether `text` ends with a full stop, question or exclamation mark (closing quotes allowed)."""
+    return bool(_SENTENCE_END.search(text.strip()))
+
+
 def _continues(prev: Segment, seg: Segment) -> bool:
-    return (bool(prev.text) and bool(seg.text) and not _SENTENCE_END.search(prev.text.strip())
+    return (bool(prev.text) and bool(seg.text) and not ends_sentence(prev.text)
             and prev.flags == seg.flags and 0 <= seg.start - prev.end <= MAX_PAUSE_S
             and seg.end - prev.start <= MAX_JOINED_S)
 

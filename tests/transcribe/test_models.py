@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from flows.cli_transcribe import register
 from transcribe.convert import convert_ct2_to_whisper, read_ct2_variables, sha256_file
-from transcribe.engine import _Timeline
 from transcribe.errors import ModelError
 from transcribe.models import PACKS, find_pack, join_pack, list_models, resolve_model
 from transcribe.settings import WhisperSettings
@@ -132,10 +131,3 @@ def test_settings_from_environment(monkeypatch):
 def test_settings_refuse_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
         WhisperSettings(**{field: value})
-
-
-def test_timeline_maps_joined_speech_back_to_file_time():
-    # speech at 1-2 s and 10-11 s of the file, joined into 0-2 s
-    t = _Timeline([(16000, 32000), (160000, 176000)], offset=100.0)
-    assert t.original(0.5) == 101.5 and t.original(1.0, is_end=True) == 102.0 and t.original(1.0) == 110.0
-    assert t.original(1.9, stretch=0) == 102.0  # a word is kept inside its own stretch
