@@ -26,7 +26,7 @@ import numpy as np
 from transcribe.audio import SAMPLE_RATE, Audio, stream_audio
 from transcribe.fragments import ends_sentence, join_fragments
 from transcribe.hallucination import flag_segments, is_loop
-from transcribe.segments import Gap, Segment, Transcript, Word
+from transcribe.segments import Decoded, Gap, Segment, Transcript, Word
 from transcribe.settings import WhisperSettings
 from transcribe.vad import detect_speech, find_gaps
 
@@ -45,8 +45,8 @@ class Backend(Protocol):
     name: str
     model_label: str
 
-    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> tuple[list[Segment], str]:
-        """Segments (times relative to `samples`) and the language spoken."""
+    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> Decoded:
+        """Segments (times relative to `samples`), the language spoken, and how sure Whisper is it is English."""
         ...
 
 
@@ -103,19 +103,21 @@ class Engine:
         segments: list[Segment] = []
         gaps: list[Gap] = []
         languages: Counter = Counter()
+        english = _EnglishEvidence()
         for last, (offset, channels) in _mark_last(windows):
             for ch, samples in enumerate(channels):
                 buf = np.concatenate([carry[ch], samples]) if len(carry[ch]) else samples
                 at = carry_at[ch] if len(carry[ch]) else offset
                 spans = self._speech(buf) if self.settings.vad else [(0, len(buf))]
                 cut = len(buf) if last else self._safe_cut(buf, spans)
-                segs, chan_gaps, language, speech = self._transcribe_stretch(
+                segs, chan_gaps, decoded, speech = self._transcribe_stretch(
                     buf[:cut], [(a, b) for a, b in spans if b <= cut], at, ch if n_channels > 1 else None,
                     speakers[ch])
                 segments.extend(segs)
                 gaps.extend(chan_gaps)
-                if language:
-                    languages[language] += speech
+                if decoded is not None:
+                    languages[decoded.language] += speech
+                    english.add(ch, decoded.english_probability, speech)
                 carry[ch] = buf[cut:].copy()
                 carry_at[ch] = at + cut / SAMPLE_RATE
             if progress:
@@ -124,6 +126,10 @@ class Engine:
         gaps.sort(key=lambda g: (g.start, g.channel if g.channel is not None else -1))
         language = self.settings.language or (languages.most_common(1)[0][0] if languages else "en")
         flagged = flag_segments(segments, self.settings)
+        best = english.best_channel()
+        if best is not None and best < self.settings.min_english_probability:
+            logger.info("no channel is likely English (best P(en) %.2f): every segment flagged", best)
+            flagged = [dataclasses.replace(seg, flags=seg.flags + ("uncertain_language",)) for seg in flagged]
         if self.settings.join_fragments:
             flagged = join_fragments(flagged)
         return Transcript(language=language, segments=tuple(flagged),
@@ -148,19 +154,19 @@ class Engine:
                              padding_s=s.vad_padding_s)
 
     def _transcribe_stretch(self, samples: np.ndarray, spans: list[tuple[int, int]], offset: float,
-                            channel: int | None, speaker: str) -> tuple[list[Segment], list[Gap], str | None, float]:
+                            channel: int | None, speaker: str) -> tuple[list[Segment], list[Gap], Decoded | None, float]:
         if len(samples) == 0:
             return [], [], None, 0.0
         gaps = find_gaps(spans, len(samples), offset=offset, channel=channel) if self.settings.vad else []
         if not spans:
             return [], gaps, None, 0.0
         speech = np.concatenate([samples[a:b] for a, b in spans]) if len(spans) > 1 else samples[spans[0][0]:spans[0][1]]
-        raw, language = self._decode_all(np.ascontiguousarray(speech, dtype=np.float32))
+        decoded = self._decode_all(np.ascontiguousarray(speech, dtype=np.float32))
         timeline = _Timeline(spans, offset)
-        segments = [piece for seg in raw for piece in _place(seg, timeline, speaker, channel)]
-        return segments, gaps, language, len(speech) / SAMPLE_RATE
+        segments = [piece for seg in decoded.segments for piece in _place(seg, timeline, speaker, channel)]
+        return segments, gaps, decoded, len(speech) / SAMPLE_RATE
 
-    def _decode_all(self, speech: np.ndarray) -> tuple[list[Segment], str]:
+    def _decode_all(self, speech: np.ndarray) -> Decoded:
         """Decode joined speech, then decode again, on its own, any long stretch the first pass lost.
 
         Two ways Whisper loses speech:
@@ -172,10 +178,11 @@ class Engine:
         decoded once more, alone, without the previous text that fed the loop (and, if that loops too, without
         the prompt). Decoding stays deterministic. The loop itself is kept, flagged.
         """
-        raw, language = self.backend.decode(speech, self.settings)
+        first = self.backend.decode(speech, self.settings)
+        raw = list(first.segments)
         min_s = self.settings.redecode_missed_s
         if not min_s:
-            return raw, language
+            return first
         # Retries, in turn, until one does not loop: without the previous text; then without the prompt too
         # (a prompt full of form numbers can start a loop of its own). Like Whisper's own temperature
         # fallback, a retry that is not used is not part of the transcript.
@@ -186,7 +193,7 @@ class Engine:
         for start, end in missed_stretches(covering, len(speech) / SAMPLE_RATE, min_s):
             a, b = max(int(start * SAMPLE_RATE) - margin, 0), min(int(end * SAMPLE_RATE) + margin, len(speech))
             for retry in retries:
-                extra, _ = self.backend.decode(np.ascontiguousarray(speech[a:b]), retry)
+                extra = self.backend.decode(np.ascontiguousarray(speech[a:b]), retry).segments
                 if not any(is_loop(seg, retry) for seg in extra):
                     break
             shift = a / SAMPLE_RATE
@@ -195,13 +202,34 @@ class Engine:
                        for moved in [_shift(seg, shift)] if start <= (moved.start + moved.end) / 2 <= end)
             logger.debug("re-decoded missed speech %.1f-%.1f s of the joined audio", start, end)
         raw.sort(key=lambda seg: seg.start)
-        return raw, language
+        return first._replace(segments=raw)
 
     def _speakers(self, n_channels: int) -> list[str]:
         if n_channels == 1:
             return ["unknown"]
         names = list(self.settings.channel_speakers)
         return [names[i] if i < len(names) else "unknown" for i in range(n_channels)]
+
+
+class _EnglishEvidence:
+    """Whisper's P(English) per channel, weighed by the seconds of speech each detection stood for."""
+
+    def __init__(self) -> None:
+        self.weighted: Counter = Counter()
+        self.seconds: Counter = Counter()
+
+    def add(self, channel: int, english: float | None, seconds: float) -> None:
+        if english is not None and seconds > 0:
+            self.weighted[channel] += english * seconds
+            self.seconds[channel] += seconds
+
+    def best_channel(self) -> float | None:
+        """The highest per-channel P(English), or None when the language was never detected.
+
+        The best channel, not the mean: one party speaking clear English is enough to read the call, and the
+        other may be a line of static or a few words.
+        """
+        return max((self.weighted[ch] / self.seconds[ch] for ch in self.seconds), default=None)
 
 
 class _Timeline:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from transcribe.errors import ModelError
-from transcribe.segments import Segment, Word
+from transcribe.segments import Decoded, Segment, Word
 from transcribe.settings import WhisperSettings
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ class FasterWhisperBackend:
     model_label: str
     name: str = "faster-whisper"
 
-    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> tuple[list[Segment], str]:
+    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> Decoded:
         """Decode 16 kHz float32 speech; segment times are relative to `samples`."""
         segments, info = self.model.transcribe(
             samples, language=settings.language, beam_size=settings.beam_size,
@@ -41,7 +41,9 @@ class FasterWhisperBackend:
                                      probability=float(w.probability)) for w in (s.words or ())))
             for s in segments  # a generator: decoding happens here
         ]
-        return out, info.language or "en"
+        # Detection ran only for an unset language on a multilingual model; it looks at the first 30 s.
+        probs = dict(info.all_language_probs) if info.all_language_probs else None
+        return Decoded(out, info.language or "en", probs.get("en", 0.0) if probs is not None else None)
 
 
 def load_faster_whisper(ref: str, settings: WhisperSettings) -> FasterWhisperBackend:

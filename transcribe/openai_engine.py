@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from transcribe.errors import ModelError
-from transcribe.segments import Segment, Word
+from transcribe.segments import Decoded, Segment, Word
 from transcribe.settings import WhisperSettings
 
 logger = logging.getLogger(__name__)
@@ -22,14 +22,20 @@ class OpenAIWhisperBackend:
     model_label: str
     name: str = "openai-whisper"
 
-    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> tuple[list[Segment], str]:
+    def decode(self, samples: np.ndarray, settings: WhisperSettings) -> Decoded:
         """Decode 16 kHz float32 speech; segment times are relative to `samples`."""
         import whisper
 
+        language, english = settings.language, None
+        if language is None and self.model.is_multilingual:
+            # Detect here, as whisper.transcribe would (first 30 s), to keep the probabilities it discards.
+            mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self.model.dims.n_mels)
+            _, probs = self.model.detect_language(mel.to(self.model.device))
+            language, english = max(probs, key=probs.get), float(probs.get("en", 0.0))
         result = whisper.transcribe(
             self.model, samples, verbose=None,
             fp16=settings.device != "cpu",  # CPUs have no fast fp16; asking for it only warns
-            language=settings.language,
+            language=language,
             beam_size=settings.beam_size if settings.beam_size > 1 else None,
             initial_prompt=settings.initial_prompt,
             word_timestamps=settings.word_timestamps,
@@ -48,7 +54,7 @@ class OpenAIWhisperBackend:
                                      probability=float(w["probability"])) for w in s.get("words", ())))
             for s in result["segments"]
         ]
-        return segments, result.get("language") or "en"
+        return Decoded(segments, result.get("language") or "en", english)
 
 
 def load_openai_whisper(ref: str, settings: WhisperSettings) -> OpenAIWhisperBackend:

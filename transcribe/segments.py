@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SPEAKERS = ("officer", "ice", "dispatcher", "other", "unknown")
 
@@ -63,3 +64,14 @@ class Transcript:
     model: str = ""
     imported: bool = False
     gaps: tuple[Gap, ...] = field(default=())
+
+
+class Decoded(NamedTuple):
+    """What a backend decoded from one array of speech (segment times relative to that array)."""
+
+    segments: list[Segment]
+    language: str
+    # Whisper's probability that the speech is English; None when it did not detect the language (a fixed
+    # language, or an English-only model).
+    english_probability: float | None = None
+

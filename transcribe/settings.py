@@ -87,6 +87,12 @@ class WhisperSettings(BaseSettings):
                     "covered only by a decoder loop, is decoded again on its own without the previous text (and "
                     "without the prompt if it loops again), so a sentence at a window's end or under a loop is "
                     "not lost; 0 turns it off.")
+    min_english_probability: float = Field(
+        0.6, ge=0, le=1,
+        description="When the language is detected (unset `language`, a multilingual model) and Whisper gives "
+                    "English less than this probability on every channel, each segment is flagged "
+                    "`uncertain_language`: words it hears in speech it cannot place are likely invented, so "
+                    "the call goes to a person. 0 turns the check off.")
     join_fragments: bool = Field(
         True, description="Join segments Whisper cut mid-sentence (same channel, no pause, no full stop), so a "
                           "request split across two segments is read whole; every word keeps its time.")

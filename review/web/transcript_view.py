@@ -13,6 +13,8 @@ FLAG_TEXT = {
     "known_phantom": "a phrase speech recognition is known to invent",
     "prompt_echo": "repeats the vocabulary prompt given to speech recognition, not the audio",
     "low_confidence": "low confidence: listen to the audio",
+    "uncertain_language": "speech recognition could not tell that anyone on this call speaks English: "
+                          "the words may be invented, listen to the audio",
 }
 GAP_TEXT = {
     "no_voice_detected": "no voice detected; this stretch was not transcribed",

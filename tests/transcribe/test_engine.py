@@ -248,7 +248,8 @@ class _DroppingBackend:
 
     def decode(self, samples, settings):
         self.calls.append(len(samples) / 16000)
-        segments, language = self.real.decode(samples, settings)
+        decoded = self.real.decode(samples, settings)
+        segments = decoded.segments
         if len(self.calls) == 1:  # keep only the words before the cut, as Whisper's early window end would
             segments = [dataclasses.replace(s, end=min(s.end, self.cut), words=kept,
                                             text="".join(w.text for w in kept))
@@ -260,7 +261,7 @@ class _DroppingBackend:
                               for i, w in enumerate(" the new canon scheme for".split() * 4))
                 segments.append(Segment(self.cut, end, "the new canon scheme for " * 4, avg_logprob=-0.2,
                                         no_speech_prob=0.1, compression_ratio=1.5, words=words))
-        return segments, language
+        return decoded._replace(segments=segments)
 
 
 @pytest.mark.whisper
@@ -307,3 +308,14 @@ def test_speech_under_a_decoder_loop_is_decoded_again_and_the_loop_kept_flagged(
     recovered = dataclasses.replace(t, segments=tuple(s for s in t.segments if s not in loop))
     assert {"warrant", "circuit"} <= words_of(recovered)
     assert all(s.start >= loop[0].start - 0.5 for s in recovered.segments if "warrant" in s.text.lower())
+
+
+@pytest.mark.whisper
+@needs_tools
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_an_english_only_model_detects_no_language(engines, stereo_call, engine):
+    e = engines[engine]
+    officer = np.ascontiguousarray(load_audio(stereo_call).channels[0], dtype=np.float32)
+    decoded = e.backend.decode(officer, e.settings)
+    assert decoded.language == "en" and decoded.english_probability is None  # so nothing is flagged for it
+
