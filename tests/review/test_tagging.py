@@ -59,6 +59,12 @@ def counted(*lines: str, speaker: str = "unknown") -> list[str]:
     (["we'd want your people to clear the apartment first"], ["door_knock"]),
     (["we knocked twice already and nobody answered"], []),
     (["we're going to be sitting on the house all night"], []),
+    # police posted at the front or back of the house, whatever the noun after it (or Whisper's version of it)
+    (["what we'd like is a marked unit at the front more while we talk to him"], ["door_knock"]),
+    (["have two cars on the back while we go up"], ["door_knock"]),
+    (["he can wait for you at the front desk of the station"], []),
+    # "your" with a word of its own before the police noun
+    (["put your patrol guys on that door and he'll open right up"], ["door_knock"]),
 ])
 def test_counted_kinds(lines, kinds):
     assert counted(*lines) == kinds
@@ -96,3 +102,42 @@ def test_refusal_by_the_officer_does_not_cancel_ices_request():
             Segment(1, 2, "no, we don't knock on doors for ICE", speaker="officer")]
     mentions = tag_transcript(segs, RULES)
     assert [(m.segment, m.qualifier) for m in mentions if m.kind == "door_knock"] == [(0, None), (1, "refused")]
+
+
+def _call(*turns: tuple[str, str]) -> list[Segment]:
+    return [Segment(start=float(i), end=float(i) + 1, text=t, speaker=who) for i, (who, t) in enumerate(turns)]
+
+
+def test_what_the_officer_asked_about_does_not_count_when_the_caller_denies_it():
+    # Whisper lost the question ("Is anybody there a danger ..."); the flat "no" still answers it.
+    segs = _call(("officer", "The men and women are danger to your people right now."),
+                 ("ice", "No, nobody else has done anything."))
+    assert counted_kinds(tag_transcript(segs, RULES)) == []
+    confirmed = _call(("officer", "So he's a danger to your people right now."), ("ice", "Yes, he is."))
+    assert counted_kinds(tag_transcript(confirmed, RULES)) == ["emergency"]
+
+
+def test_a_denial_answers_only_the_officers_last_sentence():
+    segs = _call(("officer", "Okay, I'll send a car for the assault. Is anybody hurt?"), ("ice", "No."))
+    mentions = tag_transcript(segs, RULES)
+    assert [(m.text, m.qualifier) for m in mentions if m.kind == "crime"] == [("assault", None)]
+
+
+def test_a_no_from_the_officer_denies_nothing_ice_said():
+    segs = _call(("ice", "He's got a gun and he's threatening the neighbours."), ("officer", "No kidding. Sending units."))
+    assert "emergency" in counted_kinds(tag_transcript(segs, RULES))
+    refused = _call(("ice", "We need your officers to knock on the door for us."),
+                    ("officer", "No, we don't do that."))
+    assert "door_knock" in counted_kinds(tag_transcript(refused, RULES))
+
+
+def test_who_the_speaker_is_not_negates_no_warrant():
+    from review.qualifiers import SegmentScope
+
+    def qualifier(text: str) -> str | None:
+        at = text.index("arrest warrant")
+        return SegmentScope(text, RULES).qualify(at, at + len("arrest warrant"), "warrant")
+
+    # "I've got an arrest warrant" as Whisper heard it: the speaker is not a warrant, so nothing is denied
+    assert qualifier("I'm not an arrest warrant I'd like some help on") is None
+    assert qualifier("it's not an arrest warrant I'd like some help on") == "negated"
