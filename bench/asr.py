@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", default=[], help="these call ids only")
     ap.add_argument("--engines", nargs="+", default=["openai-whisper", "faster-whisper"])
     ap.add_argument("--models", nargs="+", default=["auto"])
-    ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--beam", type=int, default=5, help="beam size (5, the product default; 1 = greedy)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="any other WhisperSettings field, e.g. --set temperature_fallback=true")
     ap.add_argument("--audio", type=Path, help="keep rendered calls here (rendered only when missing)")
@@ -180,14 +180,15 @@ def main() -> None:
                                                   "audio": s.assessment.verdict.verdict,
                                                   "expected": s.expected.get("verdict")}
                                                  for s in scored if s.assessment.verdict.verdict != verdicts[s.call_id]]})
-    summary = {"cases": len(cases), "source": str(a.cases), "beam": a.beam, "settings": extra,
+    summary = {"cases": len(cases), "source": str(a.cases), "beam": None if a.from_kept else a.beam, "settings": extra,
                "rules_version": rules.version,
                "text": {"tag_f1": text["tags"]["f1"], "verdict_accuracy": text["verdict_accuracy"],
                         "mismatch": text["mismatch"]}, "audio": rows}
     if a.json:
         print(json.dumps(summary, indent=1))
         return
-    print(f"{len(cases)} cases from {a.cases}, beam {a.beam}, settings {extra or 'default'}, rules {rules.version}")
+    decoding = f"transcripts kept in {a.from_kept}" if a.from_kept else f"beam {a.beam}, settings {extra or 'default'}"
+    print(f"{len(cases)} cases from {a.cases}, {decoding}, rules {rules.version}")
     print(f"{'model':34} {'engine':15} {'WER':>6} {'RTF':>6} {'tagF1':>6} {'verdict':>8} {'mm.rec':>7}")
     print(f"{'(case text, no audio)':34} {'-':15} {'-':>6} {'-':>6} {text['tags']['f1']:6.3f} "
           f"{text['verdict_accuracy']:8.3f} {text['mismatch']['recall']:7.3f}")
