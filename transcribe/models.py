@@ -251,9 +251,14 @@ def _converted(ct2_dir: Path, settings: WhisperSettings) -> Path:
     sha = _sha256_cached(ct2_dir / "model.bin")
     name = next((p.name for p in PACKS if p.sha256 == sha), ct2_dir.name)
     out = settings.cache_dir / f"{name}-{sha[:12]}.pt"
-    if not out.is_file():
-        logger.info("converting %s for openai-whisper into %s", ct2_dir, out)
-        convert_ct2_to_whisper(ct2_dir, out, expected_sha256=sha)
+    if out.is_file():
+        return out
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    # Workers starting together would otherwise write the same .partial file at once.
+    with _exclusive(settings.cache_dir / f".{out.name}.lock"):
+        if not out.is_file():
+            logger.info("converting %s for openai-whisper into %s", ct2_dir, out)
+            convert_ct2_to_whisper(ct2_dir, out, expected_sha256=sha)
     return out
 
 

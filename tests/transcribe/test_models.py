@@ -132,3 +132,17 @@ def test_settings_from_environment(monkeypatch):
 def test_settings_refuse_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
         WhisperSettings(**{field: value})
+
+
+def _resolve_openai_tiny(cache_dir: str) -> str:
+    return resolve_model(WhisperSettings(engine="openai-whisper", model="tiny.en", cache_dir=Path(cache_dir)))
+
+
+def test_processes_converting_at_once_share_one_checkpoint(tiny_en_pack, tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        paths = pool.map(_resolve_openai_tiny, [str(tmp_path)] * 2)
+    assert paths[0] == paths[1]
+    assert sorted(f.name for f in tmp_path.iterdir() if not f.name.startswith(".")) == [Path(paths[0]).name]
+    assert set(torch.load(paths[0], weights_only=True)) >= {"dims", "model_state_dict"}
