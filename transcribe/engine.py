@@ -6,7 +6,8 @@ The engine does what both implementations share, so they cannot drift apart:
 - voice detection runs first; only speech is decoded (the speech stretches are joined, decoded, and the
   times mapped back), so timestamps stay true to the original file and skipped stretches become gaps;
 - long recordings are taken window by window (`settings.window_s`), cutting only where there is no speech;
-- every segment is checked for hallucination and flagged, never dropped;
+- every segment is checked for hallucination and flagged, never dropped; when Whisper's language detection
+  gives English a low probability on every channel, every segment is flagged `uncertain_language`;
 - pieces of one sentence that Whisper cut apart are joined again (`transcribe.fragments`).
 A backend (`openai_engine`, `faster_engine`) only loads a model and decodes one array of speech.
 """
@@ -103,7 +104,7 @@ class Engine:
         segments: list[Segment] = []
         gaps: list[Gap] = []
         languages: Counter = Counter()
-        english = _EnglishEvidence()
+        english: list[tuple[int, float | None, float]] = []
         for last, (offset, channels) in _mark_last(windows):
             for ch, samples in enumerate(channels):
                 buf = np.concatenate([carry[ch], samples]) if len(carry[ch]) else samples
@@ -117,7 +118,7 @@ class Engine:
                 gaps.extend(chan_gaps)
                 if decoded is not None:
                     languages[decoded.language] += speech
-                    english.add(ch, decoded.english_probability, speech)
+                    english.append((ch, decoded.english_probability, speech))
                 carry[ch] = buf[cut:].copy()
                 carry_at[ch] = at + cut / SAMPLE_RATE
             if progress:
@@ -126,7 +127,7 @@ class Engine:
         gaps.sort(key=lambda g: (g.start, g.channel if g.channel is not None else -1))
         language = self.settings.language or (languages.most_common(1)[0][0] if languages else "en")
         flagged = flag_segments(segments, self.settings)
-        best = english.best_channel()
+        best = best_english_probability(english)
         if best is not None and best < self.settings.min_english_probability:
             logger.info("no channel is likely English (best P(en) %.2f): every segment flagged", best)
             flagged = [dataclasses.replace(seg, flags=seg.flags + ("uncertain_language",)) for seg in flagged]
@@ -211,25 +212,20 @@ class Engine:
         return [names[i] if i < len(names) else "unknown" for i in range(n_channels)]
 
 
-class _EnglishEvidence:
-    """Whisper's P(English) per channel, weighed by the seconds of speech each detection stood for."""
+def best_english_probability(evidence: Iterable[tuple[int, float | None, float]]) -> float | None:
+    """The highest per-channel P(English) from (channel, P(English) or None, seconds of speech) detections.
 
-    def __init__(self) -> None:
-        self.weighted: Counter = Counter()
-        self.seconds: Counter = Counter()
-
-    def add(self, channel: int, english: float | None, seconds: float) -> None:
-        if english is not None and seconds > 0:
-            self.weighted[channel] += english * seconds
-            self.seconds[channel] += seconds
-
-    def best_channel(self) -> float | None:
-        """The highest per-channel P(English), or None when the language was never detected.
-
-        The best channel, not the mean: one party speaking clear English is enough to read the call, and the
-        other may be a line of static or a few words.
-        """
-        return max((self.weighted[ch] / self.seconds[ch] for ch in self.seconds), default=None)
+    Each channel's detections are weighed by the seconds of speech they stood for. The best channel counts,
+    not the mean: one party speaking clear English is enough to read the call, and the other may be a line
+    of static or a few words. None when the language was never detected.
+    """
+    weighted: Counter = Counter()
+    seconds: Counter = Counter()
+    for channel, english, secs in evidence:
+        if english is not None and secs > 0:
+            weighted[channel] += english * secs
+            seconds[channel] += secs
+    return max((weighted[ch] / seconds[ch] for ch in seconds), default=None)
 
 
 class _Timeline:

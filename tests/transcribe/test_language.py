@@ -15,7 +15,7 @@ from callaudio import needs_tools, silence, speak, write_wav
 from review.rules import load_rules
 from review.usability import is_unusable
 from transcribe.audio import load_audio
-from transcribe.engine import get_engine
+from transcribe.engine import best_english_probability, get_engine
 from transcribe.segments import Transcript
 from transcribe.settings import WhisperSettings
 
@@ -85,3 +85,9 @@ def test_a_check_turned_off_flags_nothing(base_engines, calls):
     off = type(e)(e.settings.model_copy(update={"min_english_probability": 0.0}), e.backend)
     t = off.transcribe(load_audio(calls["spanish"]))
     assert t.segments and not any("uncertain_language" in s.flags for s in t.segments)
+
+def test_the_best_channel_decides_whether_a_call_is_english():
+    # channel 0: 10 s at 0.9 and 30 s at 0.5 -> 0.6; channel 1: 5 s at 0.3
+    assert best_english_probability([(0, 0.9, 10.0), (0, 0.5, 30.0), (1, 0.3, 5.0)]) == pytest.approx(0.6)
+    assert best_english_probability([(0, None, 10.0), (1, None, 3.0)]) is None  # never detected
+    assert best_english_probability([]) is None

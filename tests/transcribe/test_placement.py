@@ -40,3 +40,4 @@ def test_a_cut_far_from_any_sentence_boundary_stays_where_the_times_put_it():
                              ("knock", 0.5, 0.9), ("on", 1.1, 1.2), ("the", 1.2, 1.3), ("door", 1.3, 1.5),
                              ("over", 1.5, 1.6), ("there.", 1.6, 1.9)), TIMELINE, "ice", 1)
     assert [p.text for p in pieces] == ["we want you to knock", "on the door over there."]
+
