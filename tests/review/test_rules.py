@@ -77,3 +77,12 @@ def test_unreadable_and_non_yaml_files_are_refused(tmp_path):
     bad.write_text("version: [unclosed", encoding="utf-8")
     with pytest.raises(InvalidRules, match="not valid YAML"):
         load_rules(bad)
+
+
+def test_an_empty_rules_setting_means_the_packaged_rules(monkeypatch, tmp_path):
+    from review.settings import ReviewSettings
+
+    monkeypatch.setenv("CALLREVIEW_RULES", "")
+    assert ReviewSettings().rules is None  # not Path("."), the current directory
+    monkeypatch.setenv("CALLREVIEW_RULES", str(tmp_path / "rules.yaml"))
+    assert ReviewSettings().rules == tmp_path / "rules.yaml"
