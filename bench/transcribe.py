@@ -20,7 +20,7 @@ Bare engines run with their own defaults (temperature fallback on, windows judge
 pipeline with callreview's (deterministic, nothing dropped). Word timestamps are off on both sides.
 
 usage: python bench/transcribe.py [--minutes 1 10 60] [--engines openai-whisper faster-whisper] [--beam 1]
-                                  [--model auto|CT2_DIR] [--modes bare bare-vad pipeline-novad pipeline pipeline-fb]
+                                  [--model tiny.en|base|auto|CT2_DIR] [--modes bare bare-vad pipeline-novad pipeline pipeline-fb]
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def make_call(minutes: float, path: Path) -> Path:
     return path
 
 
-def settings_for(engine: str, beam: int, vad: bool, model: str = "auto", fallback: bool = False):
+def settings_for(engine: str, beam: int, vad: bool, model: str = "tiny.en", fallback: bool = False):
     from transcribe.settings import WhisperSettings
 
     return WhisperSettings(engine=engine, model=model, beam_size=beam, vad=vad, word_timestamps=False,
@@ -103,7 +103,7 @@ def bare_speech(samples: np.ndarray) -> np.ndarray:
     return np.concatenate([samples[c["start"]:c["end"]] for c in chunks]) if chunks else samples[:0]
 
 
-def run_one(path: Path, engine: str, mode: str, beam: int, model: str = "auto") -> dict:
+def run_one(path: Path, engine: str, mode: str, beam: int, model: str = "tiny.en") -> dict:
     """Child process: one measurement; prints JSON."""
     from transcribe.audio import load_audio
     from transcribe.engine import get_engine
@@ -165,7 +165,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, nargs="+", default=[1, 10])
     ap.add_argument("--engines", nargs="+", default=["openai-whisper", "faster-whisper"])
     ap.add_argument("--modes", nargs="+", default=["bare", "bare-vad", "pipeline"])
-    ap.add_argument("--model", default="auto", help="auto (the offline tiny.en pack) or a CTranslate2 folder")
+    ap.add_argument("--model", default="tiny.en",
+                    help="a pack name (tiny.en, base), auto (what the product picks) or a CTranslate2 folder")
     ap.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy, as issue 10's reference figures)")
     ap.add_argument("--timeout", type=int, default=1800, help="stop one measurement after this many seconds")
     ap.add_argument("--json", action="store_true", help="print the measurements as JSON instead of the table")
