@@ -90,15 +90,10 @@ def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], 
     cfg = rules.answered_denial
     if not cfg:
         return mentions
-    denied: set[int] = set()
-    previous: int | None = None
-    for i, text in enumerate(texts):
-        if not text:
-            continue
-        if (previous is not None and segments[previous].speaker in cfg["asked_by"]
-                and segments[i].speaker not in cfg["asked_by"] and cfg["answer"].match(text.lstrip(" \"'-\u2014"))):
-            denied.add(previous)
-        previous = i
+    asked_by = cfg["asked_by"]
+    denied = {question for question, answer in _exchanges(texts)
+              if segments[question].speaker in asked_by and segments[answer].speaker not in asked_by
+              and cfg["answer"].match((texts[answer] or "").lstrip(" \"'-\u2014"))}
 
     def in_last_sentence(m: Mention) -> bool:
         rest = (texts[m.segment] or "")[m.char_end:].rstrip(" \"')\u201d.?!\u2026")
@@ -107,6 +102,12 @@ def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], 
     return [replace(m, qualifier="negated")
             if m.qualifier is None and m.segment in denied and m.kind in cfg["kinds"] and in_last_sentence(m)
             else m for m in mentions]
+
+
+def _exchanges(texts: Sequence[str | None]) -> list[tuple[int, int]]:
+    """(segment, the next one) for each pair of consecutive segments that are tagged (not flagged, not empty)."""
+    tagged = [i for i, text in enumerate(texts) if text]
+    return list(zip(tagged, tagged[1:]))
 
 
 def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
@@ -119,14 +120,7 @@ def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | No
     question = rules.resolution.get("charge_question")
     if question is None:
         return mentions
-    answers: set[int] = set()
-    previous: int | None = None
-    for i, text in enumerate(texts):
-        if not text:
-            continue
-        if previous is not None and question.search(texts[previous]):
-            answers.add(i)
-        previous = i
+    answers = {answer for asked, answer in _exchanges(texts) if question.search(texts[asked] or "")}
 
     def present_before(m: Mention) -> bool:
         return any(p.start() < m.char_end for p in rules.present_markers.finditer(texts[m.segment] or ""))
