@@ -65,6 +65,7 @@ def counted(*lines: str, speaker: str = "unknown") -> list[str]:
     (["he can wait for you at the front desk of the station"], []),
     # "your" with a word of its own before the police noun
     (["put your patrol guys on that door and he'll open right up"], ["door_knock"]),
+    (["your guy is at the front door right now yelling at his neighbour"], []),  # the subject, not police
 ])
 def test_counted_kinds(lines, kinds):
     assert counted(*lines) == kinds
