@@ -74,4 +74,3 @@ class Decoded(NamedTuple):
     # Whisper's probability that the speech is English; None when it did not detect the language (a fixed
     # language, or an English-only model).
     english_probability: float | None = None
-
