@@ -108,6 +108,9 @@ def _print_report(report: dict) -> None:
     print(f"cases: {report.get('cases', len(wrong))}  rules: {report['rules_version']}")
     print(f"tag F1: {tags['f1']:.3f}  verdict accuracy: {report['verdict_accuracy']:.3f}  "
           f"mismatch recall: {mismatch['recall']:.3f}  mismatch precision: {mismatch['precision']:.3f}")
+    queue = report["queue"]
+    print(f"queue recall: {queue['recall']:.3f}  consistent sent to review: "
+          f"{queue['consistent_sent_to_review']:.3f}  exact reasons: {report['reasons_exact']:.3f}")
 
 
 def _brief(value) -> str:

@@ -6,7 +6,10 @@ block; only then is the result compared with `expected`. Figures:
   precision/recall/F1 micro-averaged over calls, overall and per kind;
 - mention-level tags (secondary): mentions matched by (kind, segment, qualifier), each used once;
 - verdict accuracy; mismatch recall and precision (a case is positive when its expected verdict is
-  `mismatch`); and the list of wrong cases with expected vs. got.
+  `mismatch`); exact reasons (the reasons equal, as a set, to the expected ones);
+- queue recall (a true mismatch that ends as mismatch or needs_review, so a person sees it) and the share
+  of truly consistent calls sent to review (the cost of saying "not sure");
+- and the list of wrong cases with expected vs. got.
 """
 from __future__ import annotations
 
@@ -58,6 +61,8 @@ def score_cases(scored: Iterable[ScoredCase], rules_version: str = "") -> dict:
     mention_counts = {k: Counter() for k in KINDS}
     verdict_right = 0
     mismatch = Counter()
+    queue = Counter()
+    reasons_right = 0
     wrong = []
     for case in scored:
         exp, got = case.expected, case.assessment
@@ -72,6 +77,11 @@ def score_cases(scored: Iterable[ScoredCase], rules_version: str = "") -> dict:
         exp_verdict, got_verdict = exp.get("verdict"), got.verdict.verdict
         exp_reasons, got_reasons = sorted(exp.get("reasons") or []), sorted(got.verdict.reasons)
         verdict_right += exp_verdict == got_verdict
+        reasons_right += exp_reasons == got_reasons
+        queue["mismatches"] += exp_verdict == "mismatch"
+        queue["queued"] += exp_verdict == "mismatch" and got_verdict != "consistent"
+        queue["consistent"] += exp_verdict == "consistent"
+        queue["sent"] += exp_verdict == "consistent" and got_verdict != "consistent"
         positive, predicted = exp_verdict == "mismatch", got_verdict == "mismatch"
         mismatch["tp"] += positive and predicted
         mismatch["fp"] += predicted and not positive
@@ -94,6 +104,11 @@ def score_cases(scored: Iterable[ScoredCase], rules_version: str = "") -> dict:
                      "precision": _ratio(mismatch["tp"], mismatch["tp"] + mismatch["fp"]),
                      "expected": mismatch["tp"] + mismatch["fn"], "predicted": mismatch["tp"] + mismatch["fp"],
                      "tp": mismatch["tp"]},
+        "reasons_exact": reasons_right / n if n else 0.0,
+        "queue": {"recall": _ratio(queue["queued"], queue["mismatches"]), "mismatches": queue["mismatches"],
+                  "queued": queue["queued"],
+                  "consistent_sent_to_review": (queue["sent"] / queue["consistent"]) if queue["consistent"] else 0.0,
+                  "consistent": queue["consistent"], "sent": queue["sent"]},
         "wrong": wrong,
     }
 

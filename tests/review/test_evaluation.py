@@ -120,3 +120,29 @@ def test_bad_case_files_are_refused_with_the_file_named(tmp_path, content, messa
     with pytest.raises(InvalidCase, match=message) as err:
         read_case(path)
     assert str(path) in str(err.value)
+
+
+def _scored(call_id: str, expected_verdict: str, expected_reasons: list[str], got_verdict: str,
+            got_reasons: tuple[str, ...]) -> ScoredCase:
+    from review.assessment import CallAssessment
+    from review.policy import Verdict
+
+    got = CallAssessment(mentions=[], counted=(), unusable=False, verdict=Verdict(got_verdict, got_reasons, ()),
+                         rules_version="t")
+    return ScoredCase(call_id, call_id, got, {"tags": [], "verdict": expected_verdict, "reasons": expected_reasons})
+
+
+def test_queue_recall_counts_a_mismatch_sent_to_review_and_the_cost_in_consistent_calls():
+    result = score_cases([
+        _scored("m1", "mismatch", ["dispatch_without_basis"], "mismatch", ("dispatch_without_basis",)),
+        _scored("m2", "mismatch", ["door_knock_request_dispatched"], "needs_review", ("uncertain_evidence",)),
+        _scored("m3", "mismatch", ["declined_despite_emergency"], "consistent", ()),
+        _scored("c1", "consistent", [], "consistent", ()),
+        _scored("c2", "consistent", [], "needs_review", ("uncertain_evidence",)),
+        _scored("c3", "consistent", [], "consistent", ()),
+        _scored("c4", "consistent", [], "mismatch", ("dispatch_without_basis",)),
+    ])
+    assert result["queue"]["recall"] == pytest.approx(2 / 3)
+    assert result["queue"]["consistent_sent_to_review"] == pytest.approx(2 / 4)
+    assert result["mismatch"]["recall"] == pytest.approx(1 / 3)
+    assert result["reasons_exact"] == pytest.approx(3 / 7)
