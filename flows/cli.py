@@ -120,6 +120,8 @@ def show(call_id: str, json_out: bool = JsonOption) -> None:
     if json_out:
         emit_json(detail)
         return
+    from review.doubts import describe_doubt as doubt_line
+
     log = detail["log"] or {}
     a = detail["assessment"] or {}
     emit_table(f"call {call_id}", ["field", "value"], [
@@ -132,6 +134,7 @@ def show(call_id: str, json_out: bool = JsonOption) -> None:
         ["verdict", a.get("verdict")],
         ["reasons", "; ".join(a.get("reasons_text", []))],
         ["counted tags", ", ".join(a.get("counted", []))],
+        *[["unsure of", doubt_line(d)] for d in a.get("doubts", [])],
         ["rules version", a.get("rules_version")],
     ])
     tags_by_seg: dict[int, list[str]] = {}

@@ -286,7 +286,8 @@ def assess_stored_call(storage: StorageSettings, call_pk: int, rules: Rules) -> 
         record = store.add_assessment(
             session, call_pk=call_pk, transcript_pk=transcript.id, rules_version=result.rules_version,
             verdict=result.verdict.verdict, reasons=list(result.verdict.reasons), counted=list(result.counted),
-            unusable=result.unusable, tags=[mention_to_row(m) for m in result.mentions])
+            unusable=result.unusable, tags=[mention_to_row(m) for m in result.mentions],
+            doubts=[d.to_dict() for d in result.doubts])
         item, created = queue_assessment(session, record)
         store.set_call_status(session, call, "assessed")
         record_event(session, actor=ACTOR, action="assess", object_type="call", object_id=call.call_id,

@@ -1,7 +1,8 @@
 """One call's assessment: usability, tags, counted kinds and the verdict, in one shared path.
 
 The flow, the CLI (`callreview assess`) and `eval` all come through `assess_call`, so what is measured is
-what runs. Order: unusable? (then no tags) -> tag -> counted kinds -> policy verdict.
+what runs. Order: unusable? (then no tags) -> tag -> counted kinds -> doubts (weakly read evidence) ->
+policy verdict, which is `uncertain_evidence` when a consistent verdict hinges on a doubt.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Sequence
 
 from review.cases import read_case
 from review.decisions import DecisionLog
-from review.mentions import Mention, counted_kinds
+from review.doubts import find_doubts
+from review.mentions import Doubt, Mention, counted_kinds
 from review.policy import Verdict, assess
 from review.rules import Rules
 from review.tagging import tag_transcript
@@ -26,6 +28,11 @@ class CallAssessment:
     unusable: bool
     verdict: Verdict
     rules_version: str
+
+    @property
+    def doubts(self) -> tuple[Doubt, ...]:
+        """The weak readings a needs_review for `uncertain_evidence` hinges on (else empty)."""
+        return self.verdict.doubts
 
 
 def assess_call(log: DecisionLog | None, segments: Sequence[Segment], language: str | None,
@@ -44,7 +51,8 @@ def assess_call(log: DecisionLog | None, segments: Sequence[Segment], language: 
     unusable = is_unusable(segments, language, rules)
     mentions = [] if unusable else tag_transcript(segments, rules)
     counted = tuple(counted_kinds(mentions))
-    verdict = assess(log, counted, unusable)
+    doubts = [] if unusable else find_doubts(segments, mentions, rules)
+    verdict = assess(log, counted, unusable, doubts)
     return CallAssessment(mentions=mentions, counted=verdict.counted, unusable=unusable, verdict=verdict,
                           rules_version=rules.version)
 
@@ -65,5 +73,6 @@ def assessment_to_json(a: CallAssessment) -> dict:
         "verdict": a.verdict.verdict,
         "reasons": list(a.verdict.reasons),
         "unusable": a.unusable,
+        "uncertain": [d.to_dict() for d in a.doubts],
         "rules_version": a.rules_version,
     }

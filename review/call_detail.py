@@ -49,6 +49,7 @@ def call_detail(session: Session, call_id: str) -> dict | None:
             "verdict": assessment.verdict, "reasons": reasons,
             "reasons_text": [REASON_TEXT[r] for r in reasons if r in REASON_TEXT],
             "counted": json.loads(assessment.counted_json), "unusable": assessment.unusable,
+            "doubts": json.loads(assessment.doubts_json),
             "rules_version": assessment.rules_version},
         "tags": [{"kind": t.kind, "qualifier": t.qualifier, "segment": t.segment_idx, "speaker": t.speaker,
                   "start": t.start, "end": t.end, "char_start": t.char_start, "char_end": t.char_end,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from review.decisions import DecisionLog
-from review.mentions import BASIS_KINDS
+from review.mentions import BASIS_KINDS, MAY_COUNT, Doubt
 
 VERDICTS = ("consistent", "mismatch", "needs_review")
 REASONS = (
@@ -18,6 +18,7 @@ REASONS = (
     "basis_not_in_transcript",
     "door_knock_request_dispatched",
     "declined_despite_emergency",
+    "uncertain_evidence",
 )
 # What each reason means, in the words reviewers read on the call page and in reports.
 REASON_TEXT = {
@@ -28,6 +29,8 @@ REASON_TEXT = {
     "basis_not_in_transcript": "A logged basis for the dispatch does not appear in the call.",
     "door_knock_request_dispatched": "ICE asked for a door knock (or similar) and officers were dispatched.",
     "declined_despite_emergency": "The request was declined although the call describes an emergency.",
+    "uncertain_evidence": "The call looks consistent, but only because of words the tagger reads weakly; read a "
+                          "different way they would make it a mismatch. A person should judge them.",
 }
 
 
@@ -36,19 +39,42 @@ class Verdict:
     verdict: str
     reasons: tuple[str, ...]
     counted: tuple[str, ...]
+    doubts: tuple[Doubt, ...] = ()  # for uncertain_evidence: the weak readings the verdict hinges on
 
 
-def assess(log: DecisionLog | None, counted: list[str] | tuple[str, ...], unusable: bool) -> Verdict:
+def assess(log: DecisionLog | None, counted: list[str] | tuple[str, ...], unusable: bool,
+           doubts: tuple[Doubt, ...] | list[Doubt] = ()) -> Verdict:
     """Apply DESIGN.md's verdict rules.
+
+    "Where the verdict would otherwise be consistent but hinges on evidence the tagger reads only weakly
+    ... -> uncertain_evidence ... needs_review, naming the words and times. A missed mismatch costs more
+    than a person's minute." A doubt decides the verdict when reading it the other way (counting what may
+    count, or not counting what may not) makes the call a mismatch.
 
     Args:
         log: the logged decision, or None when none was logged.
         counted: kinds with at least one unqualified mention.
         unusable: whether the transcript cannot be understood.
+        doubts: weakly read evidence (review.doubts); only those that decide the verdict are kept.
 
     Returns:
-        The verdict, its reasons sorted, and the counted kinds (empty for an unusable transcript).
+        The verdict, its reasons sorted, the counted kinds (empty for an unusable transcript), and for
+        `uncertain_evidence` the doubts it hinges on.
     """
+    verdict = _verdict(log, counted, unusable)
+    if verdict.verdict != "consistent" or not doubts:
+        return verdict
+    deciding = tuple(d for d in doubts if _verdict(log, _other_reading(verdict.counted, d), False).verdict == "mismatch")
+    if not deciding:
+        return verdict
+    return Verdict("needs_review", ("uncertain_evidence",), verdict.counted, deciding)
+
+
+def _other_reading(counted: tuple[str, ...], doubt: Doubt) -> set[str]:
+    return set(counted) | {doubt.kind} if doubt.reading == MAY_COUNT else set(counted) - {doubt.kind}
+
+
+def _verdict(log: DecisionLog | None, counted: list[str] | tuple[str, ...] | set[str], unusable: bool) -> Verdict:
     counted_set = set() if unusable else set(counted)
     counted_sorted = tuple(sorted(counted_set))
     # "Either -> needs_review, and nothing else is evaluated."

@@ -80,7 +80,11 @@ class SegmentScope:
 
     def qualify(self, start: int, end: int, kind: str) -> str | None:
         """The qualifier for a mention of `kind` spanning text[start:end], or None when it counts."""
-        best: tuple[int, int, str] | None = None
+        return self.qualify_with(start, end, kind)[0]
+
+    def qualify_with(self, start: int, end: int, kind: str) -> tuple[str | None, Trigger | None]:
+        """The qualifier and the trigger that gave it (None for a question's doubt, or when it counts)."""
+        best: tuple[int, int, Trigger] | None = None
         priority = self.rules.qualifier_priority
         for hit in self.hits:
             trig = hit.trigger
@@ -99,9 +103,9 @@ class SegmentScope:
                 continue
             rank = (distance, priority.index(trig.qualifier))
             if best is None or rank < best[:2]:
-                best = (*rank, trig.qualifier)
+                best = (*rank, trig)
         if best is not None:
-            return best[2]
+            return best[2].qualifier, best[2]
         if kind in _DOUBT_KINDS and any(qs <= start and end <= qe for qs, qe in self.questions):
-            return "hypothetical"  # "He pointed it at you?"
-        return None
+            return "hypothetical", None  # "He pointed it at you?"
+        return None, None

@@ -42,6 +42,7 @@ class MentionRule:
     pattern: re.Pattern
     qualifier: str | None = None  # fixed qualifier, e.g. "non-emergency" is always negated
     status_sensitive: bool = False  # dropped near immigration-status words (never a `crime`)
+    weak: str | None = None  # why a mention this rule finds may not count (reviewers read it)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,18 @@ class Trigger:
     stop_at_comma: bool
     clause_start: bool = False  # only where a clause begins (a question opener such as "is he ...")
     ignore_terminators: bool = False  # reaches across sentence ends ("a felony warrant. Theft by ...")
+    weak: str | None = None  # why what this trigger qualifies may count after all (reviewers read it)
+
+
+@dataclass(frozen=True)
+class DoubtRule:
+    """Words that may be a mention of `kind` that no mention rule reads firmly ("go up and ask for him by
+    name"): never a tag, only a doubt that sends a call to a person when it decides the verdict."""
+
+    id: str
+    kind: str
+    why: str
+    pattern: re.Pattern
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class Rules:
     resolution: dict = field(default_factory=dict)
     usability: dict = field(default_factory=dict)
     answered_denial: dict = field(default_factory=dict)
+    doubt_rules: tuple[DoubtRule, ...] = ()
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
@@ -144,7 +158,8 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         for j, pattern in enumerate(_patterns(item, source, where)):
             mention_rules.append(MentionRule(
                 id=rule_id, kind=kind, pattern=compile_(pattern, f"{where} ({rule_id}) pattern {j}"),
-                qualifier=qualifier, status_sensitive=bool(item.get("status_sensitive", False))))
+                qualifier=qualifier, status_sensitive=bool(item.get("status_sensitive", False)),
+                weak=_why(item, source, where)))
 
     exclusions = []
     for i, item in enumerate(data.get("exclusions") or []):
@@ -181,7 +196,7 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
             triggers.append(Trigger(rule_id, qualifier, direction, window,
                                     compile_(pattern, f"{where} ({rule_id}) pattern {j}"), kinds,
                                     bool(item.get("stop_at_comma", False)), bool(item.get("clause_start", False)),
-                                    bool(item.get("ignore_terminators", False))))
+                                    bool(item.get("ignore_terminators", False)), _why(item, source, where)))
     clause_openers = compile_(_require(qual, "clause_openers", str, source, "qualifiers"), "qualifiers.clause_openers")
     present_markers = compile_(_require(qual, "present_markers", str, source, "qualifiers"), "qualifiers.present_markers")
     policy = _require(data, "policy_list", dict, source)
@@ -217,6 +232,17 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         # a short call whose speakers keep losing each other never got to a request, noise markers or not
         "short_call_words": int(usability.get("short_call_words", 0)),
     }
+    doubt_rules = []
+    for i, item in enumerate(data.get("doubts") or []):
+        where = f"doubts[{i}]"
+        _check_mapping(item, where, source)
+        rule_id = _require(item, "id", str, source, where)
+        kind = _require(item, "kind", str, source, where)
+        if kind not in KINDS:
+            raise InvalidRules(source, f"{where} ({rule_id}): kind {kind!r} is not one of {', '.join(KINDS)}")
+        why = _require(item, "why", str, source, where)
+        for j, pattern in enumerate(_patterns(item, source, where)):
+            doubt_rules.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
     refusal = data.get("speaker_refusal") or {}
     denial = data.get("answered_denial") or {}
     compiled_denial = {
@@ -233,6 +259,7 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         speaker_refusal={"not_refused_by": tuple(refusal.get("not_refused_by", ("ice",))),
                          "instead": refusal.get("instead", "negated")},
         resolution=compiled_resolution, usability=compiled_usability, answered_denial=compiled_denial,
+        doubt_rules=tuple(doubt_rules),
     )
 
 
@@ -344,6 +371,14 @@ def _patterns(item: dict, source: str, where: str) -> list[str]:
     if not isinstance(patterns, list) or not patterns:
         raise InvalidRules(source, f"{where}: needs `pattern` or a non-empty `patterns` list")
     return patterns
+
+
+def _why(item: dict, source: str, where: str) -> str | None:
+    """The optional `weak:` of a mention rule or trigger: a plain-language reason, shown to reviewers."""
+    why = item.get("weak")
+    if why is not None and (not isinstance(why, str) or not why.strip()):
+        raise InvalidRules(source, f"{where}: weak must be a sentence saying why the reading is unsure")
+    return why
 
 
 def _kinds(item: dict, source: str, where: str) -> frozenset[str]:

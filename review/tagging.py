@@ -39,6 +39,7 @@ class _Candidate:
     fixed: str | None
     status_sensitive: bool
     policy_listable: bool
+    weak: str | None = None
 
 
 def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
@@ -62,17 +63,22 @@ def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
         previous = [t for t in texts[max(0, index - rules.status_previous_segments):index] if t]
         candidates = _find_candidates(text, previous, rules)
         scope = SegmentScope(text, rules)
-        qualified = []
+        qualified, weak = [], {}
         for c in candidates:
-            qualifier = c.fixed or scope.qualify(c.start, c.end, c.kind)
+            qualifier, trigger = (c.fixed, None) if c.fixed else scope.qualify_with(c.start, c.end, c.kind)
             qualified.append((c, qualifier))
+            weak[id(c)] = (qualifier, (trigger.weak if trigger else None) if qualifier else c.weak)
         qualified = _mark_policy_lists(text, qualified, rules)
         for c, qualifier in qualified:
+            # a weak reading is weak only as long as it is the reading: a policy list overrides it
+            first_reading, why = weak[id(c)]
+            why = why if qualifier == first_reading else None
             if qualifier == "refused" and seg.speaker in rules.speaker_refusal["not_refused_by"]:
                 qualifier = rules.speaker_refusal["instead"]
             mentions.append(Mention(
                 kind=c.kind, segment=index, speaker=seg.speaker, start=seg.start, end=seg.end,
-                char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier))
+                char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier,
+                weak=why))
     mentions = _carry_charge_history(mentions, texts, rules)
     mentions = _answer_to_charge_question(mentions, texts, rules)
     mentions = _denied_by_the_answer(mentions, segments, texts, rules)
@@ -99,7 +105,7 @@ def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], 
         rest = (texts[m.segment] or "")[m.char_end:].rstrip(" \"')\u201d.?!\u2026")
         return not _SENTENCE_BREAK.search(rest)
 
-    return [replace(m, qualifier="negated")
+    return [replace(m, qualifier="negated", weak=None)
             if m.qualifier is None and m.segment in denied and m.kind in cfg["kinds"] and in_last_sentence(m)
             else m for m in mentions]
 
@@ -125,7 +131,7 @@ def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | No
     def present_before(m: Mention) -> bool:
         return any(p.start() < m.char_end for p in rules.present_markers.finditer(texts[m.segment] or ""))
 
-    return [replace(m, qualifier="historical")
+    return [replace(m, qualifier="historical", weak=None)
             if m.kind == "crime" and m.qualifier is None and m.segment in answers and not present_before(m)
             else m for m in mentions]
 
@@ -145,7 +151,7 @@ def _carry_charge_history(mentions: list[Mention], texts: Sequence[str | None], 
             past.add(key)
         elif (m.kind == "crime" and m.qualifier is None and key in past
               and not rules.present_markers.search(texts[m.segment] or "")):
-            m = replace(m, qualifier="historical")
+            m = replace(m, qualifier="historical", weak=None)
         out.append(m)
     return out
 
@@ -162,7 +168,7 @@ def _find_candidates(text: str, previous: list[str], rules: Rules) -> list[_Cand
             if rule.status_sensitive and _near_status_words(text, m.start(), m.end(), previous, rules):
                 continue
             found.append(_Candidate(rule.kind, m.start(), m.end(), rule.id, rule.qualifier,
-                                    rule.status_sensitive, rule.id in rules.policy_list["rules"]))
+                                    rule.status_sensitive, rule.id in rules.policy_list["rules"], rule.weak))
     return _drop_overlaps(found)
 
 

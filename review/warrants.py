@@ -23,6 +23,7 @@ from review.mentions import Mention
 from review.rules import Rules
 
 GENERIC = "warrant"
+INFERRED = "The kind of this warrant is not said; it was inferred from the rest of the call."
 _TYPED = ("criminal_warrant", "immigration_warrant")
 
 
@@ -44,26 +45,28 @@ def resolve_warrants(mentions: list[Mention], texts: Sequence[str | None], rules
         if m.kind != GENERIC:
             resolved.append(m)
             continue
-        kind = _kind_for(m, typed, denied)
+        kind, inferred = _kind_for(m, typed, denied)
         if kind is not None:
-            resolved.append(replace(m, kind=kind))
+            resolved.append(replace(m, kind=kind, weak=INFERRED if inferred and m.qualifier is None else m.weak))
     return _retire_inactive(resolved, texts, rules)
 
 
-def _kind_for(m: Mention, typed: list[Mention], denied: set[str]) -> str | None:
+def _kind_for(m: Mention, typed: list[Mention], denied: set[str]) -> tuple[str | None, bool]:
+    """The kind for a provisional warrant, and whether it was inferred rather than read (a person checks
+    an inferred kind when the verdict rests on it)."""
     if m.qualifier in ("negated", "hypothetical", "historical"):
-        return "criminal_warrant"
+        return "criminal_warrant", False
     kinds = {t.kind for t in typed}
     if len(kinds) == 1:
-        return kinds.pop()
+        return kinds.pop(), False
     if kinds:
         # Both kinds in the call: the nearest typed mention, preferring the one that follows (the reveal).
         nearest = min(typed, key=lambda t: (abs(t.segment - m.segment), t.segment < m.segment,
                                             abs(t.char_start - m.char_start)))
-        return nearest.kind
+        return nearest.kind, True
     if len(denied) == 1:  # the call rules out one kind only: "a warrant" is the other
-        return "immigration_warrant" if "criminal_warrant" in denied else "criminal_warrant"
-    return None
+        return ("immigration_warrant" if "criminal_warrant" in denied else "criminal_warrant"), True
+    return None, False
 
 
 def _retire_inactive(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
@@ -76,6 +79,6 @@ def _retire_inactive(mentions: list[Mention], texts: Sequence[str | None], rules
                      and (m.segment, m.char_start) > last_finding for m in mentions)
     if live_after:
         return mentions
-    return [replace(m, qualifier="historical")
+    return [replace(m, qualifier="historical", weak=None)
             if m.kind == "criminal_warrant" and m.qualifier is None and (m.segment, m.char_start) < last_finding
             else m for m in mentions]

@@ -124,12 +124,14 @@ def find_assessment(session: Session, transcript_pk: int, rules_version: str) ->
 
 
 def add_assessment(session: Session, *, call_pk: int, transcript_pk: int, rules_version: str, verdict: str,
-                   reasons: list[str], counted: list[str], unusable: bool, tags: list[TagRecord]) -> AssessmentRecord:
-    """Store an assessment as the call's current one, with its tags."""
+                   reasons: list[str], counted: list[str], unusable: bool, tags: list[TagRecord],
+                   doubts: list[dict] | None = None) -> AssessmentRecord:
+    """Store an assessment as the call's current one, with its tags (and the doubts it hinges on)."""
     _retire_current_assessment(session, call_pk)
     record = AssessmentRecord(call_pk=call_pk, transcript_pk=transcript_pk, rules_version=rules_version,
                               verdict=verdict, reasons_json=json.dumps(reasons), counted_json=json.dumps(counted),
-                              unusable=unusable, is_current=True)
+                              unusable=unusable, doubts_json=json.dumps(doubts or [], ensure_ascii=False),
+                              is_current=True)
     session.add(record)
     session.flush()
     for tag in tags:

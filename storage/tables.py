@@ -124,6 +124,10 @@ class AssessmentRecord(SQLModel, table=True):
     reasons_json: str = "[]"
     counted_json: str = "[]"
     unusable: bool = False
+    # For uncertain_evidence: the weakly read words the verdict hinges on (kind, reading, segment, times,
+    # characters, text, rule, why), so reviewers see which words to judge.
+    doubts_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]",
+                                                            server_default="[]"))
     is_current: bool = Field(default=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -25,6 +25,8 @@ SEVERITY_OF_REASON = {
     "missing_log": "medium",
     "transcript_unusable": "medium",
     "basis_not_logged": "low",
+    # a possible mismatch the tagger could not rule out: high, as a missed mismatch is the costliest error
+    "uncertain_evidence": "high",
 }
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 SORTS = {

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from review.mentions import KINDS, QUALIFIERS
 from review.policy import REASON_TEXT, REASONS, VERDICTS
 from review.web.settings import WebSettings
+from review.doubts import describe_doubt
 from review.web.transcript_view import QUALIFIER_TEXT, tag_label
 from storage.dispositions import DISPOSITIONS
 from storage.users import as_utc
@@ -55,7 +56,8 @@ def make_templates(web: WebSettings) -> Jinja2Templates:
         return as_utc(value).astimezone(zone).strftime(fmt)
 
     env = templates.env
-    env.filters.update(local_time=local_time, clock=_clock, highlight=_highlight, tag_label=tag_label)
+    env.filters.update(local_time=local_time, clock=_clock, highlight=_highlight, tag_label=tag_label,
+                       doubt_text=describe_doubt)
     env.globals.update(REASON_TEXT=REASON_TEXT, REASONS=REASONS, VERDICTS=VERDICTS, KINDS=KINDS,
                        QUALIFIERS=QUALIFIERS, QUALIFIER_TEXT=QUALIFIER_TEXT, DISPOSITIONS=DISPOSITIONS,
                        TIMEZONE=web.timezone)

@@ -45,8 +45,21 @@ class SegmentView:
 
 
 def tag_label(tag: dict) -> str:
-    """`door_knock`, or `emergency (negated)` for a qualified mention."""
+    """`door_knock`, `emergency (negated)` for a qualified mention, `unsure: may be a door knock` for a doubt."""
+    if tag.get("label"):
+        return tag["label"]
     return tag["kind"] + (f" ({tag['qualifier']})" if tag.get("qualifier") else "")
+
+
+def doubt_marks(detail: dict) -> list[dict]:
+    """The doubts an `uncertain_evidence` verdict hinges on, as highlights of kind `unsure`."""
+    marks = []
+    for d in (detail.get("assessment") or {}).get("doubts", []):
+        kind = d["kind"].replace("_", " ")
+        reading = f"may be {kind}" if d["reading"] == "may_count" else f"may not be {kind}"
+        marks.append({"kind": "unsure", "qualifier": None, "segment": d["segment"], "char_start": d["char_start"],
+                      "char_end": d["char_end"], "text": d["text"], "label": f"unsure: {reading}"})
+    return marks
 
 
 def _fits(text: str, tag: dict) -> bool:
@@ -74,7 +87,7 @@ def transcript_timeline(detail: dict) -> list[tuple[str, object]]:
     """Segments (as SegmentView) and gaps in time order, as ("segment", view) / ("gap", gap) pairs."""
     transcript = detail.get("transcript") or {}
     by_segment: dict[int, list[dict]] = {}
-    for tag in detail.get("tags", []):
+    for tag in [*detail.get("tags", []), *doubt_marks(detail)]:
         by_segment.setdefault(tag["segment"], []).append(tag)
     entries: list[tuple[float, int, str, object]] = []
     for seg in transcript.get("segments", []):

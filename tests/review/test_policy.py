@@ -2,6 +2,7 @@
 import pytest
 
 from review.decisions import DecisionLog
+from review.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt
 from review.policy import REASON_TEXT, REASONS, assess
 
 
@@ -43,8 +44,38 @@ def test_verdict_rules(name, log, counted, unusable, verdict, reasons):
     assert (result.verdict, list(result.reasons)) == (verdict, reasons)
 
 
+def doubt(kind, reading):
+    return Doubt(kind=kind, reading=reading, segment=2, speaker="ice", start=3.0, end=5.5, char_start=0,
+                 char_end=9, text="some words", rule="r", why="because")
+
+
+# name, log, counted, doubts, verdict, reasons: a doubt matters only where the other reading is a mismatch
+DOUBT_CASES = [
+    ("uncertain_evidence_door_knock_may_count", dispatched("criminal_warrant"), ["criminal_warrant"],
+     [doubt("door_knock", MAY_COUNT)], "needs_review", ["uncertain_evidence"]),
+    ("uncertain_evidence_only_basis_may_not_count", dispatched("criminal_warrant"), ["criminal_warrant"],
+     [doubt("criminal_warrant", MAY_NOT_COUNT)], "needs_review", ["uncertain_evidence"]),
+    ("uncertain_evidence_declined_emergency_may_count", DECLINED, ["immigration_warrant"],
+     [doubt("emergency", MAY_COUNT)], "needs_review", ["uncertain_evidence"]),
+    ("a_door_knock_doubt_does_not_matter_when_declined", DECLINED, ["immigration_warrant"],
+     [doubt("door_knock", MAY_COUNT)], "consistent", []),
+    ("an_extra_basis_doubt_does_not_matter", dispatched("crime"), ["crime"],
+     [doubt("emergency", MAY_COUNT)], "consistent", []),
+    ("a_doubt_never_softens_a_mismatch", dispatched("crime"), ["immigration_warrant"],
+     [doubt("crime", MAY_COUNT)], "mismatch", ["dispatch_without_basis"]),
+    ("a_doubt_never_touches_missing_log", None, [], [doubt("door_knock", MAY_COUNT)], "needs_review", ["missing_log"]),
+]
+
+
+@pytest.mark.parametrize("name,log,counted,doubts,verdict,reasons", DOUBT_CASES, ids=[c[0] for c in DOUBT_CASES])
+def test_uncertain_evidence_rules(name, log, counted, doubts, verdict, reasons):
+    result = assess(log, counted, False, doubts)
+    assert (result.verdict, list(result.reasons)) == (verdict, reasons)
+    assert list(result.doubts) == (doubts if reasons == ["uncertain_evidence"] else [])
+
+
 def test_every_reason_has_a_named_case_and_plain_words():
-    covered = {r for case in CASES for r in case[5]}
+    covered = {r for case in CASES + DOUBT_CASES for r in case[5]}
     assert covered == set(REASONS)
     assert set(REASON_TEXT) == set(REASONS)
 

@@ -1,0 +1,78 @@
+"""Doubts: the evidence the tagger reads only weakly, gathered for the policy's `uncertain_evidence`.
+
+In this order:
+1. a mention with a `weak` reason is a doubt: a qualified one may count after all (a danger qualified
+   only by a weak trigger); a counted one may not count, when nothing firm counts its kind too (a warrant
+   whose kind was inferred);
+2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, and
+   that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
+   him by name" may be a door knock).
+Whether a doubt decides the verdict is `review.policy`'s question; nothing here changes a tag.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from review.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
+from review.qualifiers import SegmentScope
+from review.rules import Rules
+from transcribe.segments import Segment
+
+
+def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules) -> list[Doubt]:
+    """Every weakly read piece of evidence in a tagged call.
+
+    Args:
+        segments: the call's segments, as tagged (flagged ones are skipped, as in tagging).
+        mentions: the tagger's mentions for those segments.
+        rules: the compiled rules (weak rules and triggers, and the `doubts:` rules).
+
+    Returns:
+        Doubts in transcript order, each with the words, their place and times, and why.
+    """
+    firm = {m.kind for m in mentions if m.qualifier is None and m.weak is None}
+    doubts = [_from_mention(m, MAY_NOT_COUNT if m.qualifier is None else MAY_COUNT)
+              for m in mentions if m.weak and (m.qualifier is not None or m.kind not in firm)]
+    for index, seg in enumerate(segments):
+        if seg.flags or not seg.text:
+            continue
+        doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
+    return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))
+
+
+def _from_mention(m: Mention, reading: str) -> Doubt:
+    return Doubt(kind=m.kind, reading=reading, segment=m.segment, speaker=m.speaker, start=m.start, end=m.end,
+                 char_start=m.char_start, char_end=m.char_end, text=m.text, rule=m.rule, why=m.weak or "")
+
+
+def _rule_doubts(index: int, seg: Segment, mentions: list[Mention], rules: Rules) -> list[Doubt]:
+    text = seg.text
+    scope = None
+    found: dict[tuple[str, int, int], Doubt] = {}
+    for rule in rules.doubt_rules:
+        for match in rule.pattern.finditer(text):
+            start, end = match.span()
+            if end == start or any(m.kind == rule.kind and m.char_start < end and start < m.char_end
+                                   for m in mentions):
+                continue
+            scope = scope or SegmentScope(text, rules)
+            qualifier, trigger = scope.qualify_with(start, end, rule.kind)
+            if qualifier is not None and (trigger is None or trigger.weak is None):
+                continue  # firmly denied, past or conditional: nothing to doubt
+            found.setdefault((rule.kind, start, end), Doubt(
+                kind=rule.kind, reading=MAY_COUNT, segment=index, speaker=seg.speaker, start=seg.start,
+                end=seg.end, char_start=start, char_end=end, text=text[start:end], rule=rule.id, why=rule.why))
+    return list(found.values())
+
+
+_KIND_WORDS = {"criminal_warrant": "a criminal warrant", "immigration_warrant": "an immigration warrant",
+               "crime": "a crime at hand", "emergency": "an emergency", "door_knock": "a door knock"}
+
+
+def describe_doubt(doubt: dict) -> str:
+    """One doubt in the words reviewers read: the quoted words, who said them and when, the other reading
+    and why (`doubt` is `Doubt.to_dict()`, as stored with the assessment)."""
+    kind = _KIND_WORDS.get(doubt["kind"], doubt["kind"])
+    reading = f"may be {kind}" if doubt["reading"] == MAY_COUNT else f"may not be {kind}"
+    return (f"\u201c{doubt['text']}\u201d ({doubt['speaker']}, {doubt['start']:.1f}\u2013{doubt['end']:.1f} s) "
+            f"{reading}: {doubt['why']}")
