@@ -4,8 +4,8 @@ In this order:
 1. a mention with a `weak` reason is a doubt: a qualified one may count after all (a danger qualified
    only by a weak trigger); a counted one may not count, when nothing firm counts its kind too (a warrant
    whose kind was inferred);
-2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, and
-   that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
+2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, that
+   no exclusion of its kind covers, and that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
    him by name" may be a door knock).
 Whether a doubt decides the verdict is `review.policy`'s question; nothing here changes a tag.
 """
@@ -49,12 +49,15 @@ def _rule_doubts(index: int, seg: Segment, mentions: list[Mention], rules: Rules
     text = seg.text
     scope = None
     found: dict[tuple[str, int, int], Doubt] = {}
+    excluded = [(ex.kinds, m.start(), m.end()) for ex in rules.exclusions for m in ex.pattern.finditer(text)]
     for rule in rules.doubt_rules:
         for match in rule.pattern.finditer(text):
             start, end = match.span()
             if end == start or any(m.kind == rule.kind and m.char_start < end and start < m.char_end
                                    for m in mentions):
                 continue
+            if any(rule.kind in kinds and s < end and start < e for kinds, s, e in excluded):
+                continue  # "where's your emergency?" is no more a doubt than a mention
             scope = scope or SegmentScope(text, rules)
             qualifier, trigger = scope.qualify_with(start, end, rule.kind)
             if qualifier is not None and (trigger is None or trigger.weak is None):
