@@ -146,3 +146,27 @@ def test_a_call_whose_transcription_fails_is_kept_with_its_error_and_the_batch_g
     with open_session(storage_settings) as s:
         failed = s.exec(select(Call).where(Call.call_id == "CR-SAMPLE-001")).one()
         assert failed.status == "archived" and "broken.pt" in failed.error
+
+
+def test_a_consistent_call_that_hinges_on_a_weak_reading_is_queued_with_the_words(sample_inbox, storage_settings,
+                                                                                   tmp_path):
+    import json
+
+    inbox = tmp_path / "weak-inbox"
+    shutil.copytree(sample_inbox, inbox)
+    sidecar = inbox / "CR-SAMPLE-001.transcript.json"
+    transcript = json.loads(sidecar.read_text(encoding="utf-8"))
+    transcript["segments"].append({"start": 17.0, "end": 19.5, "speaker": "ice",
+                                   "text": "And could your unit talk to him for us first?"})
+    sidecar.write_text(json.dumps(transcript), encoding="utf-8")
+    run_flow(inbox, storage_settings)
+    assert "CR-SAMPLE-001" in _queued_call_ids(storage_settings)
+    with open_session(storage_settings) as s:
+        call = s.exec(select(Call).where(Call.call_id == "CR-SAMPLE-001")).one()
+        record = s.exec(select(AssessmentRecord).where(AssessmentRecord.call_pk == call.id,
+                                                       AssessmentRecord.is_current == True)).one()  # noqa: E712
+        item = s.exec(select(ReviewItem).where(ReviewItem.call_pk == call.id)).one()
+    assert (record.verdict, json.loads(record.reasons_json)) == ("needs_review", ["uncertain_evidence"])
+    assert json.loads(item.reasons_json) == ["uncertain_evidence"]
+    [doubt] = json.loads(record.doubts_json)
+    assert (doubt["kind"], doubt["text"], doubt["segment"], doubt["start"]) == ("door_knock", "talk to him for us", 4, 17.0)

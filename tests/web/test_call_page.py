@@ -141,3 +141,20 @@ def test_a_closed_item_cannot_be_disposed_twice(client):
     second = client.post("/items/1/disposition", data={"csrf_token": csrf_of(page.text), "disposition": "dismissed",
                                                        "note": "again"})
     assert second.status_code == 409 and "already closed" in second.text
+
+
+def test_words_an_uncertain_verdict_hinges_on_are_marked_and_explained(client, web_storage):
+    doubt = {"kind": "door_knock", "reading": "may_count", "segment": 1, "speaker": "ice", "start": 3.3, "end": 9.88,
+             "char_start": 0, "char_end": 4, "text": "This", "rule": "doubt.door_knock.contact_at_home",
+             "why": "ICE may be asking officers to make contact at a home."}
+    with open_session(web_storage) as s:
+        record = current_assessment(s, find_call(s, "CR-SAMPLE-001").id)
+        record.verdict, record.reasons_json, record.doubts_json = "needs_review", '["uncertain_evidence"]', json.dumps([doubt])
+        s.add(record)
+        s.commit()
+    sign_in(client, "alice")
+    html = client.get("/calls/CR-SAMPLE-001").text
+    assert "Words to judge" in html
+    assert "\u201cThis\u201d (ice, 3.3\u20139.9 s) may be a door knock: ICE may be asking officers to make contact at a home." in html
+    assert re.search(r'<mark class="tag-unsure ?" title="unsure: may be door knock">This</mark>', html)
+    assert "only because of words the tagger reads weakly" in html

@@ -1,0 +1,87 @@
+"""uncertain_evidence end to end over plain data: which weak readings become doubts, and when a doubt
+sends a call that would be consistent to a person (DESIGN.md "Verdict"; issue 16 item 3).
+
+The lines are written for these tests, not taken from any case file.
+"""
+from __future__ import annotations
+
+import pytest
+
+from review.assessment import assess_call, assessment_to_json
+from review.decisions import DecisionLog
+from review.doubts import describe_doubt, find_doubts
+from review.errors import InvalidRules
+from review.rules import compile_rules, load_rules
+from review.tagging import tag_transcript
+from transcribe.segments import Segment
+
+RULES = load_rules()
+WARRANT = ("ice", "We have a felony warrant on him out of circuit court, burglary.")
+DISPATCHED = DecisionLog(decision="dispatched", basis=("criminal_warrant",))
+DECLINED = DecisionLog(decision="declined")
+
+
+def call(*turns: tuple[str, str]) -> list[Segment]:
+    return [Segment(start=2.0 * i, end=2.0 * i + 1.5, text=text, speaker=speaker)
+            for i, (speaker, text) in enumerate(turns)]
+
+
+def test_a_contact_request_without_a_clear_verb_sends_a_dispatch_to_review_naming_the_words():
+    segs = call(WARRANT, ("ice", "Could one of your guys talk to him for us first, he knows your uniforms."))
+    result = assess_call(DISPATCHED, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    [doubt] = result.doubts
+    assert (doubt.kind, doubt.reading, doubt.text, doubt.segment) == ("door_knock", "may_count",
+                                                                       "talk to him for us", 1)
+    assert (doubt.start, doubt.end) == (2.0, 3.5)
+    line = describe_doubt(doubt.to_dict())
+    assert "talk to him for us" in line and "may be a door knock" in line and "2.0" in line
+    assert assessment_to_json(result)["uncertain"][0]["text"] == "talk to him for us"
+
+
+def test_the_same_words_in_a_declined_call_decide_nothing():
+    segs = call(WARRANT, ("ice", "Could one of your guys talk to him for us first, he knows your uniforms."))
+    result = assess_call(DECLINED, segs, "en", RULES)
+    assert (result.verdict.verdict, result.doubts) == ("consistent", ())
+
+
+def test_a_danger_word_no_rule_reads_as_present_sends_a_declined_call_to_review():
+    segs = call(("ice", "We have an I-200 on him. He is a violent man, everybody on the block knows it."),
+                ("officer", "We are not coming for an administrative warrant."))
+    result = assess_call(DECLINED, segs, "en", RULES)
+    assert result.verdict.reasons == ("uncertain_evidence",)
+    assert [(d.kind, d.text) for d in result.doubts] == [("emergency", "violent")]
+
+
+def test_a_firm_qualifier_silences_a_doubt():
+    segs = call(WARRANT, ("ice", "Nobody needs to talk to him for us, he is already in the car."))
+    assert find_doubts(segs, tag_transcript(segs, RULES), RULES) == []
+
+
+def test_a_weak_counted_basis_is_a_doubt_only_when_nothing_firm_counts_its_kind():
+    only_weak = call(("ice", "He's armed, that's all I know, we have an I-205."))
+    firm_too = call(("ice", "He's armed and he is pointing a pistol at his neighbour right now."))
+    log = DecisionLog(decision="dispatched", basis=("emergency",))
+    weak = assess_call(log, only_weak, "en", RULES)
+    assert weak.verdict.reasons == ("uncertain_evidence",)
+    assert [(d.kind, d.reading) for d in weak.doubts] == [("emergency", "may_not_count")]
+    assert assess_call(log, firm_too, "en", RULES).verdict.verdict == "consistent"
+
+
+def test_an_excluded_phrase_is_no_doubt_either():
+    segs = call(("dispatcher", "Metro police, where's your emergency?"), ("ice", "No emergency, an I-200 arrest."))
+    assert [d for d in find_doubts(segs, tag_transcript(segs, RULES), RULES) if d.kind == "emergency"] == []
+
+
+@pytest.mark.parametrize("section, item, message", [
+    ("doubts", {"id": "d", "kind": "burglary", "why": "w", "pattern": "x"}, "kind 'burglary'"),
+    ("doubts", {"id": "d", "kind": "crime", "pattern": "x"}, "missing key 'why'"),
+    ("mentions", {"id": "m", "kind": "crime", "weak": "", "pattern": "xyz"}, "weak must be a sentence"),
+])
+def test_bad_doubt_and_weak_entries_are_refused_naming_the_place(section, item, message):
+    import yaml
+
+    data = yaml.safe_load(RULES.source and open(RULES.source, encoding="utf-8").read())
+    data.setdefault(section, []).append(item)
+    with pytest.raises(InvalidRules, match=message):
+        compile_rules(data, "rules.yaml")
