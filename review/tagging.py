@@ -28,6 +28,8 @@ _SENTENCE_BREAK = re.compile(r"[.?!\u2026]")
 # Overlapping candidates of one family: the lower rank wins.
 _FAMILY = {"criminal_warrant": "warrant", "immigration_warrant": "warrant", "warrant": "warrant"}
 _RANK = {"immigration_warrant": 0, "criminal_warrant": 1, "warrant": 2}
+# Kinds whose past mention makes a later one in the same words past too (_carry_charge_history).
+_CARRIED = ("crime", "criminal_warrant")
 
 
 @dataclass(frozen=True)
@@ -138,18 +140,20 @@ def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | No
 
 def _carry_charge_history(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
     """A crime named again in the same words is the same old charge ("... criminal trespass, District Court."
-    then "What was the trespass about?"), unless its segment marks the incident at hand ("right now").
+    then "What was the trespass about?"), and a criminal warrant the same old warrant ("he had a felony
+    warrant" then "Felony warrant, I'll send a car"), unless its segment marks the incident at hand ("right
+    now").
 
     Only the exact noun carries over: "he has an assault conviction" must not make "he's assaulting her"
     historical.
     """
-    past: set[str] = set()
+    past: set[tuple[str, str]] = set()
     out = []
     for m in mentions:
-        key = m.text.lower()
-        if m.kind == "crime" and m.qualifier == "historical":
+        key = (m.kind, m.text.lower())
+        if m.kind in _CARRIED and m.qualifier == "historical":
             past.add(key)
-        elif (m.kind == "crime" and m.qualifier is None and key in past
+        elif (m.kind in _CARRIED and m.qualifier is None and key in past
               and not rules.present_markers.search(texts[m.segment] or "")):
             m = replace(m, qualifier="historical", weak=None)
         out.append(m)

@@ -142,3 +142,34 @@ def test_who_the_speaker_is_not_negates_no_warrant():
     # "I've got an arrest warrant" as Whisper heard it: the speaker is not a warrant, so nothing is denied
     assert qualifier("I'm not an arrest warrant I'd like some help on") is None
     assert qualifier("it's not an arrest warrant I'd like some help on") == "negated"
+
+
+def test_a_squad_named_after_a_crime_is_not_a_crime():
+    segs = _call(("ice", "we are working this with your narcotics unit and the robbery detectives"))
+    assert counted_kinds(tag_transcript(segs, RULES)) == []
+
+
+def test_a_request_put_as_you_could_is_not_a_possibility():
+    segs = _call(("ice", "i was hoping you could send somebody and have your officer knock on the door for us"))
+    assert counted_kinds(tag_transcript(segs, RULES)) == ["door_knock"]
+
+
+def test_a_warrant_someone_had_stays_past_when_it_is_repeated():
+    segs = _call(("ice", "He had a felony warrant with you guys, it got served in the spring."),
+                 ("officer", "Felony warrant. Okay, I'll send a car."))
+    assert counted_kinds(tag_transcript(segs, RULES)) == []
+    fresh = _call(("ice", "He had a felony warrant with you guys."), ("officer", "Felony warrant right now, active."))
+    assert counted_kinds(tag_transcript(fresh, RULES)) == ["criminal_warrant"]
+
+
+def test_violence_drink_driving_and_drug_sales_said_plainly_are_crimes():
+    for line in ("a man he is hitting the lady at the bus stop",
+                 "the driver is drinking from a bottle and driving on the highway",
+                 "he is selling little bags of pills from the car"):
+        assert counted_kinds(tag_transcript(_call(("ice", line)), RULES)) == ["crime"], line
+
+
+def test_dangerous_alone_describes_a_person_but_a_danger_to_people_is_an_emergency():
+    assert counted_kinds(tag_transcript(_call(("ice", "he is a dangerous guy, we have an I-200")), RULES)) == [
+        "immigration_warrant"]
+    assert "emergency" in counted_kinds(tag_transcript(_call(("ice", "he is a danger to the kids in there")), RULES))
