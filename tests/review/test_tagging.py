@@ -173,3 +173,11 @@ def test_dangerous_alone_describes_a_person_but_a_danger_to_people_is_an_emergen
     assert counted_kinds(tag_transcript(_call(("ice", "he is a dangerous guy, we have an I-200")), RULES)) == [
         "immigration_warrant"]
     assert "emergency" in counted_kinds(tag_transcript(_call(("ice", "he is a danger to the kids in there")), RULES))
+
+
+def test_a_capias_or_a_warrant_followed_by_its_offense_class_is_criminal_beside_immigration_paper():
+    segs = _call(("ice", "he's in our car on the I-200 but your capias is priority"))
+    assert counted_kinds(tag_transcript(segs, RULES)) == ["criminal_warrant", "immigration_warrant"]
+    segs = _call(("ice", "we have an i two hundred on him"),
+                 ("dispatcher", "i show an active warrant for a john doe misdemeanor theft out of district court"))
+    assert counted_kinds(tag_transcript(segs, RULES)) == ["criminal_warrant", "immigration_warrant"]
