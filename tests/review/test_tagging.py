@@ -181,3 +181,20 @@ def test_a_capias_or_a_warrant_followed_by_its_offense_class_is_criminal_beside_
     segs = _call(("ice", "we have an i two hundred on him"),
                  ("dispatcher", "i show an active warrant for a john doe misdemeanor theft out of district court"))
     assert counted_kinds(tag_transcript(segs, RULES)) == ["criminal_warrant", "immigration_warrant"]
+
+
+@pytest.mark.parametrize("line", [
+    "somebody shooting behind the store, many shots",
+    "he say he shoot anybody who come in the house",
+    "the lady is yelling he take my car, now he drive it away",
+    "a man is breaking the windows of the cars on the lot",
+])
+def test_crimes_in_plain_non_native_speech(line):
+    assert "crime" in counted_kinds(tag_transcript(_call(("ice", line)), RULES))
+
+
+def test_a_perimeter_in_the_street_is_not_a_door_but_one_on_the_house_is():
+    open_air = _call(("officer", "All units respond. Agents hold perimeter at the intersection, do not engage."))
+    assert "door_knock" not in counted_kinds(tag_transcript(open_air, RULES))
+    house = _call(("ice", "we need your officers to hold a perimeter around the house while we go in"))
+    assert "door_knock" in counted_kinds(tag_transcript(house, RULES))
