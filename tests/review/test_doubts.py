@@ -85,3 +85,11 @@ def test_bad_doubt_and_weak_entries_are_refused_naming_the_place(section, item, 
     data.setdefault(section, []).append(item)
     with pytest.raises(InvalidRules, match=message):
         compile_rules(data, "rules.yaml")
+
+
+def test_a_dispatch_whose_only_emergency_is_a_weapon_named_goes_to_a_person():
+    log = DecisionLog(decision="dispatched", basis=("emergency",))
+    named = call(("ice", "Our informant says he keeps a pistol in the bedroom; we have an I-200."))
+    assert assess_call(log, named, "en", RULES).verdict.reasons == ("uncertain_evidence",)
+    threatening = call(("ice", "He's standing in the yard waving a pistol at the neighbours right now."))
+    assert assess_call(log, threatening, "en", RULES).verdict.verdict == "consistent"
