@@ -198,3 +198,8 @@ def test_a_perimeter_in_the_street_is_not_a_door_but_one_on_the_house_is():
     assert "door_knock" not in counted_kinds(tag_transcript(open_air, RULES))
     house = _call(("ice", "we need your officers to hold a perimeter around the house while we go in"))
     assert "door_knock" in counted_kinds(tag_transcript(house, RULES))
+
+
+def test_what_the_speaker_takes_back_does_not_count():
+    segs = _call(("ice", "He has a felony warrant out of circuit court, correction, it is an I-205 from us."))
+    assert counted_kinds(tag_transcript(segs, RULES)) == ["immigration_warrant"]
