@@ -7,6 +7,9 @@ In this order:
 2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, that
    no exclusion of its kind covers, and that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
    him by name" may be a door knock).
+3. a word of a mention's segment that Whisper heard with less than the rules' `min_word_probability`
+   is a doubt about that mention (rule `low_confidence_word`): inside a counted mention it may not count;
+   anywhere in the segment of a qualified one (where its trigger is) it may count after all.
 Whether a doubt decides the verdict is `review.policy`'s question; nothing here changes a tag.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from review.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
+from review.policy import UNSURE_WORD_RULE
 from review.qualifiers import SegmentScope
 from review.rules import Rules
 from transcribe.segments import Segment
@@ -37,7 +41,46 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         if seg.flags or not seg.text:
             continue
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
+    if rules.min_word_probability > 0:
+        doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
     return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))
+
+
+def unsure_words(segments: Sequence[Segment], mentions: Sequence[Mention], threshold: float) -> list[Doubt]:
+    """Doubts for the words of the evidence that Whisper heard with a probability under `threshold`."""
+    found: dict[tuple[str, str, int, int], Doubt] = {}
+    for m in mentions:
+        seg = segments[m.segment]
+        for start, end, word in _placed_words(seg):
+            if word.probability is None or word.probability >= threshold:
+                continue
+            inside = start < m.char_end and m.char_start < end
+            if m.qualifier is None and not inside:
+                continue
+            reading = MAY_NOT_COUNT if m.qualifier is None else MAY_COUNT
+            why = (f"speech recognition heard \u201c{word.text.strip()}\u201d with probability "
+                   f"{word.probability:.2f}; listen to it")
+            found.setdefault((m.kind, reading, m.segment, start), Doubt(
+                kind=m.kind, reading=reading, segment=m.segment, speaker=seg.speaker, start=word.start,
+                end=word.end, char_start=start, char_end=end, text=seg.text[start:end], rule=UNSURE_WORD_RULE,
+                why=why))
+    return list(found.values())
+
+
+def _placed_words(seg: Segment) -> list[tuple[int, int, object]]:
+    """Each word with its character span in the segment's text, found in order (words Whisper joined
+    differently from the text are skipped, not guessed)."""
+    placed, cursor, lowered = [], 0, seg.text.lower()
+    for word in seg.words:
+        token = word.text.strip().lower()
+        if not token:
+            continue
+        at = lowered.find(token, cursor)
+        if at < 0:
+            continue
+        placed.append((at, at + len(token), word))
+        cursor = at + len(token)
+    return placed
 
 
 def _from_mention(m: Mention, reading: str) -> Doubt:

@@ -19,6 +19,7 @@ REASONS = (
     "door_knock_request_dispatched",
     "declined_despite_emergency",
     "uncertain_evidence",
+    "uncertain_transcript",
 )
 # What each reason means, in the words reviewers read on the call page and in reports.
 REASON_TEXT = {
@@ -31,7 +32,11 @@ REASON_TEXT = {
     "declined_despite_emergency": "The request was declined although the call describes an emergency.",
     "uncertain_evidence": "The call looks consistent, but only because of words the tagger reads weakly; read a "
                           "different way they would make it a mismatch. A person should judge them.",
+    "uncertain_transcript": "The call looks consistent, but speech recognition was unsure of a word the verdict "
+                            "rests on; heard differently it could be a mismatch. Listen to the marked words.",
 }
+# Doubts from the recognizer's confidence, not from the tagger's reading (review.doubts.unsure_words).
+UNSURE_WORD_RULE = "low_confidence_word"
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,9 @@ def assess(log: DecisionLog | None, counted: list[str] | tuple[str, ...], unusab
     deciding = tuple(d for d in doubts if _verdict(log, _other_reading(verdict.counted, d), False).verdict == "mismatch")
     if not deciding:
         return verdict
-    return Verdict("needs_review", ("uncertain_evidence",), verdict.counted, deciding)
+    # "where a word that decides the verdict is low-confidence ... -> uncertain_transcript"
+    reasons = sorted({"uncertain_transcript" if d.rule == UNSURE_WORD_RULE else "uncertain_evidence" for d in deciding})
+    return Verdict("needs_review", tuple(reasons), verdict.counted, deciding)
 
 
 def _other_reading(counted: tuple[str, ...], doubt: Doubt) -> set[str]:

@@ -104,6 +104,8 @@ class Rules:
     usability: dict = field(default_factory=dict)
     answered_denial: dict = field(default_factory=dict)
     doubt_rules: tuple[DoubtRule, ...] = ()
+    # A deciding word Whisper gave a lower probability than this is unsure (uncertain_transcript); 0 = off.
+    min_word_probability: float = 0.0
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
@@ -260,6 +262,7 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
                          "instead": refusal.get("instead", "negated")},
         resolution=compiled_resolution, usability=compiled_usability, answered_denial=compiled_denial,
         doubt_rules=tuple(doubt_rules),
+        min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
     )
 
 
@@ -371,6 +374,13 @@ def _patterns(item: dict, source: str, where: str) -> list[str]:
     if not isinstance(patterns, list) or not patterns:
         raise InvalidRules(source, f"{where}: needs `pattern` or a non-empty `patterns` list")
     return patterns
+
+
+def _probability(section: dict, source: str) -> float:
+    value = section.get("min_word_probability", 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InvalidRules(source, f"transcript_confidence.min_word_probability must be a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def _why(item: dict, source: str, where: str) -> str | None:

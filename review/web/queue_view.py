@@ -27,6 +27,7 @@ SEVERITY_OF_REASON = {
     "basis_not_logged": "low",
     # a possible mismatch the tagger could not rule out: high, as a missed mismatch is the costliest error
     "uncertain_evidence": "high",
+    "uncertain_transcript": "high",
 }
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 SORTS = {

@@ -93,3 +93,49 @@ def test_a_dispatch_whose_only_emergency_is_a_weapon_named_goes_to_a_person():
     assert assess_call(log, named, "en", RULES).verdict.reasons == ("uncertain_evidence",)
     threatening = call(("ice", "He's standing in the yard waving a pistol at the neighbours right now."))
     assert assess_call(log, threatening, "en", RULES).verdict.verdict == "consistent"
+
+
+def _heard(text: str, probabilities: dict[str, float], speaker: str = "ice", start: float = 10.0):
+    from transcribe.segments import Word
+
+    words, t = [], start
+    for token in text.split():
+        words.append(Word(start=t, end=t + 0.4, text=" " + token, probability=probabilities.get(token.strip(".,"), 0.95)))
+        t += 0.5
+    return Segment(start=start, end=t, text=text, speaker=speaker, words=tuple(words))
+
+
+def test_an_unsure_word_inside_the_only_basis_is_uncertain_transcript_naming_the_word_and_its_time():
+    import dataclasses
+
+    rules = dataclasses.replace(RULES, min_word_probability=0.5)
+    log = DecisionLog(decision="dispatched", basis=("crime",))
+    segs = [_heard("He is assaulting the clerk inside the store.", {"assaulting": 0.21})]
+    result = assess_call(log, segs, "en", rules)
+    assert result.verdict.reasons == ("uncertain_transcript",)
+    [doubt] = result.doubts
+    assert (doubt.text, doubt.start, doubt.reading) == ("assaulting", 11.0, "may_not_count")
+    assert "0.21" in doubt.why
+    sure = [_heard("He is assaulting the clerk inside the store.", {})]
+    assert assess_call(log, sure, "en", rules).verdict.verdict == "consistent"
+    assert assess_call(log, segs, "en", RULES).verdict.verdict == "consistent"  # the packaged rules: off
+
+
+def test_an_unsure_word_beside_a_denied_danger_may_undo_the_denial():
+    import dataclasses
+
+    rules = dataclasses.replace(RULES, min_word_probability=0.5)
+    segs = [_heard("No, he is not armed and there are no shots.", {"not": 0.3}),
+            _heard("We have an I-200 for him.", {}, start=20.0)]
+    result = assess_call(DECLINED, segs, "en", rules)
+    assert "uncertain_transcript" in result.verdict.reasons
+    assert any(d.text == "not" and d.kind == "emergency" for d in result.doubts)
+
+
+def test_the_threshold_is_a_checked_number_in_the_rules_file():
+    import yaml
+
+    data = yaml.safe_load(open(RULES.source, encoding="utf-8").read())
+    data["transcript_confidence"] = {"min_word_probability": 1.5}
+    with pytest.raises(InvalidRules, match="min_word_probability must be a number from 0 to 1"):
+        compile_rules(data, "rules.yaml")

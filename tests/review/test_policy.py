@@ -44,9 +44,9 @@ def test_verdict_rules(name, log, counted, unusable, verdict, reasons):
     assert (result.verdict, list(result.reasons)) == (verdict, reasons)
 
 
-def doubt(kind, reading):
+def doubt(kind, reading, rule="r"):
     return Doubt(kind=kind, reading=reading, segment=2, speaker="ice", start=3.0, end=5.5, char_start=0,
-                 char_end=9, text="some words", rule="r", why="because")
+                 char_end=9, text="some words", rule=rule, why="because")
 
 
 # name, log, counted, doubts, verdict, reasons: a doubt matters only where the other reading is a mismatch
@@ -64,6 +64,11 @@ DOUBT_CASES = [
     ("a_doubt_never_softens_a_mismatch", dispatched("crime"), ["immigration_warrant"],
      [doubt("crime", MAY_COUNT)], "mismatch", ["dispatch_without_basis"]),
     ("a_doubt_never_touches_missing_log", None, [], [doubt("door_knock", MAY_COUNT)], "needs_review", ["missing_log"]),
+    ("uncertain_transcript_basis_word_unsure", dispatched("crime"), ["crime"],
+     [doubt("crime", MAY_NOT_COUNT, "low_confidence_word")], "needs_review", ["uncertain_transcript"]),
+    ("both_uncertain_reasons", DECLINED, [],
+     [doubt("emergency", MAY_COUNT, "low_confidence_word"), doubt("emergency", MAY_COUNT)], "needs_review",
+     ["uncertain_evidence", "uncertain_transcript"]),
 ]
 
 
@@ -71,7 +76,7 @@ DOUBT_CASES = [
 def test_uncertain_evidence_rules(name, log, counted, doubts, verdict, reasons):
     result = assess(log, counted, False, doubts)
     assert (result.verdict, list(result.reasons)) == (verdict, reasons)
-    assert list(result.doubts) == (doubts if reasons == ["uncertain_evidence"] else [])
+    assert list(result.doubts) == (doubts if set(reasons) & {"uncertain_evidence", "uncertain_transcript"} else [])
 
 
 def test_every_reason_has_a_named_case_and_plain_words():
