@@ -10,13 +10,9 @@ QUALIFIERS = ("negated", "hypothetical", "historical", "refused")
 
 
 @dataclass(frozen=True)
-class Mention:
-    """A tag: one mention of a kind in one segment.
-
-    `char_start`/`char_end` index into the segment's text; `qualifier` is None when the mention counts.
-    `weak` says why this reading is unsure (a rule or qualifier trigger the rules file marks weak, a
-    warrant whose kind was inferred), or is None when the reading is firm.
-    """
+class Evidence:
+    """Words in the transcript and where they are: `char_start`/`char_end` index into the segment's text,
+    `start`/`end` are seconds in the recording; `rule` is what found them."""
 
     kind: str
     segment: int
@@ -27,11 +23,21 @@ class Mention:
     char_end: int
     text: str
     rule: str
-    qualifier: str | None = None
-    weak: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Mention(Evidence):
+    """A tag: one mention of a kind in one segment; `qualifier` is None when the mention counts.
+
+    `weak` says why this reading is unsure (a rule or qualifier trigger the rules file marks weak, a
+    warrant whose kind was inferred), or is None when the reading is firm.
+    """
+
+    qualifier: str | None = None
+    weak: str | None = None
 
 
 # A doubt's two readings: evidence that does not count now but may (a likely door knock no rule names, a
@@ -40,27 +46,15 @@ MAY_COUNT, MAY_NOT_COUNT = "may_count", "may_not_count"
 
 
 @dataclass(frozen=True)
-class Doubt:
-    """Evidence read only weakly: the words, where they are, the kind they may (or may not) be, and why.
+class Doubt(Evidence):
+    """Evidence read only weakly: the kind it may (or may not) be, and why, in reviewers' words.
 
     DESIGN.md: "where the verdict would otherwise be consistent but hinges on evidence the tagger reads only
     weakly ... -> uncertain_evidence". Whether a doubt decides the verdict is the policy's question.
     """
 
-    kind: str
-    reading: str  # MAY_COUNT or MAY_NOT_COUNT
-    segment: int
-    speaker: str
-    start: float
-    end: float
-    char_start: int
-    char_end: int
-    text: str
-    rule: str
-    why: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    reading: str = MAY_COUNT  # or MAY_NOT_COUNT
+    why: str = ""
 
 
 def counted_kinds(mentions: list[Mention]) -> list[str]:
