@@ -29,7 +29,7 @@ from storage.db import open_session
 from storage.errors import ArchiveError
 from storage.settings import StorageSettings
 from storage.tables import Call
-from transcribe.audio import SAMPLE_RATE, AudioInfo, load_audio, probe_audio, stream_audio
+from transcribe.audio import SAMPLE_RATE, AudioInfo, probe_audio, stream_audio
 from transcribe.errors import TranscribeError
 from transcribe.imports import find_transcript_sidecar, read_transcript
 from transcribe.segments import Transcript
@@ -106,8 +106,8 @@ def _decode(recording: Path) -> AudioInfo:
     """
     info = probe_audio(recording)
     decoded = 0.0
-    for offset, channels in stream_audio(recording):
-        decoded = offset + len(channels[0]) / SAMPLE_RATE
+    for window in stream_audio(recording):
+        decoded = window.offset + len(window.channels[0]) / SAMPLE_RATE
     return replace(info, duration=decoded)
 
 
@@ -238,7 +238,8 @@ def transcribe_call(storage: StorageSettings, call_pk: int, recording: Path, eng
     if sidecar is not None:
         transcript: Transcript = read_transcript(sidecar)
     else:
-        transcript = engine_factory().transcribe(load_audio(archived))
+        # From the file, window by window: a long recording never sits in memory whole.
+        transcript = engine_factory().transcribe_path(archived)
     with open_session(storage) as session:
         call = session.get(Call, call_pk)
         record = store.add_transcript_version(
