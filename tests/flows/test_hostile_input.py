@@ -306,3 +306,26 @@ def _bytes_read() -> int:
         if line.startswith("rchar:"):
             return int(line.split()[1])
     raise AssertionError("/proc/self/io has no rchar line")
+
+
+def test_a_recording_over_the_duration_limit_is_refused_from_its_header_without_being_decoded(storage_settings,
+                                                                                              tmp_path):
+    from flows.stages import intake_recording
+
+    # Two hours of stereo 8 kHz silence: 1.6 MB of FLAC, which decodes to 920 MB of samples.
+    long = tmp_path / "left-running.flac"
+    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=stereo", "-t", "7200", "-c:a", "flac", str(long))
+    storage = storage_settings.model_copy(update={"max_duration_seconds": 3600})
+    read_before = _bytes_read()
+    result = intake_recording(storage, long, None)
+    read = _bytes_read() - read_before
+    assert result.status == "quarantined"
+    assert result.reason == (f"{long}: recording lasts 2:00:00 (7,200 s), over the limit of 1:00:00 (3,600 s); "
+                             "CALLREVIEW_MAX_DURATION_SECONDS sets the limit")
+    # Decoding would have piped 460 MB of samples into this process (the kernel's count, not a timing).
+    assert read < 64 << 20, f"{read:,} bytes were read: the recording was decoded"
+    with open_session(storage) as s:
+        assert s.exec(select(Call)).all() == []
+        (row,) = s.exec(select(Quarantine)).all()
+    assert row.reason == result.reason and row.sha256 is not None
+    assert intake_recording(storage, long, None).status == "skipped"  # the next nightly run does not refuse it again
