@@ -198,13 +198,15 @@ def stream_audio(path: str | Path, window_s: float = 600.0, *, channel: int | No
                 frames = min(frames, per_window)
                 if frames == 0:
                     break
-                if max_duration_s is not None and (done + frames) / SAMPLE_RATE > max_duration_s + _TRUNCATION_TOLERANCE_S:
+                if max_duration_s is not None and \
+                        (done + frames) / SAMPLE_RATE > max_duration_s + _TRUNCATION_TOLERANCE_S:
                     raise RecordingTooLong(path, info.duration, max_duration_s, declared=False)
                 ahead = b"" if last else bytes(view[per_window * frame_bytes:])
                 samples = np.clip(block[:frames * nch], -1.0, 1.0, out=block[:frames * nch])
                 channels = (samples,) if nch == 1 else tuple(samples.reshape(-1, nch)[:, c].copy()
                                                              for c in range(nch))
                 yield Window(done / SAMPLE_RATE, channels, last)
+                del block, view, samples, channels  # before the next window is allocated, or two would be held
                 done += frames
                 if last:
                     break

@@ -103,8 +103,9 @@ class Engine:
         info = probe_audio(path)
 
         def windows(channel: int) -> Iterator[tuple[float, np.ndarray, bool]]:
-            return ((w.offset, w.channels[0], w.last)
-                    for w in stream_audio(path, window_s=self.settings.window_s, channel=channel))
+            for offset, (samples,), last in stream_audio(path, window_s=self.settings.window_s, channel=channel):
+                yield offset, samples, last
+                del samples  # before the next window is read
 
         return self._transcribe_channels(windows, info.original_channels, info.duration, progress)
 
@@ -142,8 +143,9 @@ class Engine:
         return Transcript(language=language, segments=tuple(flagged),
                           engine=self.name, model=self.model, gaps=tuple(gaps))
 
-    def _transcribe_channel(self, windows: Iterable[tuple[float, np.ndarray, bool]], channel: int | None, speaker: str,
-                            report: Callable[[float], None]) -> Iterator[tuple[list[Segment], list[Gap], Decoded | None, float]]:
+    def _transcribe_channel(self, windows: Iterable[tuple[float, np.ndarray, bool]], channel: int | None,
+                            speaker: str, report: Callable[[float], None],
+                            ) -> Iterator[tuple[list[Segment], list[Gap], Decoded | None, float]]:
         """Decode one channel window by window; speech still running at a window's end waits for the next.
 
         Yields, per window: its segments and gaps in file time, what the backend decoded, and seconds of speech.
@@ -159,6 +161,7 @@ class Engine:
             carry = buf[cut:].copy()
             carry_at = at + cut / SAMPLE_RATE
             report(offset + len(samples) / SAMPLE_RATE)
+            del buf, samples  # before the next window is read, or two would be held at once
 
     def _safe_cut(self, buf: np.ndarray, spans: list[tuple[int, int]]) -> int:
         """Where a window may end without cutting through speech: the start of speech still running at its end."""
