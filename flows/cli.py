@@ -40,10 +40,12 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
     from flows import progress
     from flows.inbox import configured_flow
     from flows.inbox_files import scan_inbox
+    from flows.prefect_server import start_owned_server
     from flows.settings import BatchSettings
     from review.errors import ReviewError
 
     total = len(scan_inbox(inbox))
+    start_owned_server()  # a kill -9 of this command must not leave Prefect's temporary server running
     show = not (json_out or quiet) and stderr.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=stderr, disable=not show) as bar:

@@ -55,9 +55,11 @@ def recheck(since: str = typer.Option(None, "--since", help="Only calls received
 
     Example: CALLREVIEW_RULES=rules-2018.yaml callreview recheck --since 2017-01-01
     """
+    from flows.prefect_server import start_owned_server
     from flows.recheck import recheck_calls
     from review.errors import ReviewError
 
+    start_owned_server()  # a kill -9 of this command must not leave Prefect's temporary server running
     try:
         summary = recheck_calls(_parse_day(since, "--since"))
     except ReviewError as exc:

@@ -29,8 +29,8 @@ from storage.db import open_session
 from storage.errors import ArchiveError
 from storage.settings import StorageSettings
 from storage.tables import Call
-from transcribe.audio import SAMPLE_RATE, AudioInfo, load_audio, probe_audio, stream_audio
-from transcribe.errors import TranscribeError
+from transcribe.audio import SAMPLE_RATE, AudioInfo, probe_audio, stream_audio
+from transcribe.errors import RecordingTooLong, TranscribeError
 from transcribe.imports import find_transcript_sidecar, read_transcript
 from transcribe.segments import Transcript
 
@@ -98,16 +98,21 @@ def _read_sidecar(path: Path, parse):
         raise _Refused(f"{shown}: cannot be parsed ({type(exc).__name__}: {exc})") from None
 
 
-def _decode(recording: Path) -> AudioInfo:
+def _decode(recording: Path, max_duration_s: float) -> AudioInfo:
     """Decode the whole recording window by window (bounded memory) and return its facts.
 
+    A recording whose header gives a duration over `max_duration_s` is refused before anything is decoded.
+
     Raises:
+        RecordingTooLong: over `max_duration_s` (by its header, or by what it decodes to).
         AudioError: as `transcribe.audio.load_audio` (empty, corrupt, truncated, no audio stream).
     """
     info = probe_audio(recording)
     decoded = 0.0
-    for offset, channels in stream_audio(recording):
-        decoded = offset + len(channels[0]) / SAMPLE_RATE
+    # One channel is enough to find damage (ffmpeg decodes every channel and then picks one), and short
+    # windows keep this check small in memory.
+    for window in stream_audio(recording, window_s=60.0, channel=0, max_duration_s=max_duration_s):
+        decoded = window.offset + len(window.channels[0]) / SAMPLE_RATE
     return replace(info, duration=decoded)
 
 
@@ -143,9 +148,10 @@ def intake_recording(storage: StorageSettings, recording: Path, log_sidecar: Pat
 
     In order: the entry is checked again (the inbox may have changed since it was scanned), its size is
     checked without reading it, it is hashed, its sidecars are parsed, its call id must be safe and unused,
-    and it is decoded in full. Only then is it archived and registered. A file whose SHA-256 is already known
-    is skipped (or resumed, when an earlier run stopped before assessing it). Nothing is stored for a file
-    that fails any check, apart from the quarantine record and its audit event.
+    and it is decoded in full (one that lasts over the duration limit by its header is refused first). Only
+    then is it archived and registered. A file whose SHA-256 is already known is skipped (or resumed, when an
+    earlier run stopped before assessing it). Nothing is stored for a file that fails any check, apart from
+    the quarantine record and its audit event.
     """
     recording = Path(recording)
     refusal = refusal or refusal_for(recording)
@@ -179,7 +185,9 @@ def intake_recording(storage: StorageSettings, recording: Path, log_sidecar: Pat
     if clash is not None:
         return _quarantine(storage, recording, _clash_reason(recording, log_sidecar, call_id, clash), sha)
     try:
-        info = _decode(recording)
+        info = _decode(recording, storage.max_duration_seconds)
+    except RecordingTooLong as exc:
+        return _quarantine(storage, recording, f"{exc}; CALLREVIEW_MAX_DURATION_SECONDS sets the limit", sha)
     except TranscribeError as exc:
         return _quarantine(storage, recording, str(exc), sha)
     try:
@@ -238,7 +246,8 @@ def transcribe_call(storage: StorageSettings, call_pk: int, recording: Path, eng
     if sidecar is not None:
         transcript: Transcript = read_transcript(sidecar)
     else:
-        transcript = engine_factory().transcribe(load_audio(archived))
+        # From the file, window by window: a long recording never sits in memory whole.
+        transcript = engine_factory().transcribe_path(archived)
     with open_session(storage) as session:
         call = session.get(Call, call_pk)
         record = store.add_transcript_version(

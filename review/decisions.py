@@ -90,7 +90,8 @@ def parse_decision_log(data: object, source: str = "<log>") -> DecisionLog:
 def read_decision_log(path: Path) -> DecisionLog:
     """Read and validate a `<stem>.json` sidecar."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: Windows tools (Notepad, PowerShell, Excel) start UTF-8 files with a byte-order mark.
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         raise InvalidDecisionLog(str(path), "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -103,8 +104,12 @@ def read_decision_log(path: Path) -> DecisionLog:
 
 
 def parse_csv_row(row: dict, source: str) -> DecisionLog:
-    """A row of a dispatch CSV export: same fields, `basis` separated by `;`."""
-    data = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
+    """A row of a dispatch CSV export: same fields, `basis` separated by `;`.
+
+    A byte-order mark before the first column's name (an export saved by Excel as "CSV UTF-8", read as plain
+    UTF-8) is not part of the name.
+    """
+    data = {k.lstrip("\ufeff"): (v if v != "" else None) for k, v in row.items() if k is not None}
     basis = data.get("basis") or ""
     data["basis"] = [b.strip() for b in basis.split(";") if b.strip()]
     return parse_decision_log(data, source)

@@ -24,6 +24,15 @@ class StorageSettings(BaseSettings):
         ge=1,
         description="Recordings larger than this are quarantined without being read in full (default 1 GiB).",
     )
+    max_duration_seconds: float = Field(
+        default=12 * 3600,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="Recordings that last longer than this many seconds are quarantined, judged from the file's "
+                    "header before any audio is decoded (and while decoding, when the header says less than the "
+                    "audio holds). Default 12 hours; a call is minutes long, so anything near this is a recorder "
+                    "left running.",
+    )
     retention_days: int | None = Field(
         default=None,
         ge=1,

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import struct
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from transcribe.errors import AudioError, NoAudioStream, UnsupportedFormat
+from transcribe.errors import AudioError, NoAudioStream, RecordingTooLong, UnsupportedFormat
 
 logger = logging.getLogger(__name__)
 
@@ -137,56 +139,105 @@ def load_audio(path: str | Path) -> Audio:
                  original_channels=info.original_channels, duration=duration, format=info.format)
 
 
-def stream_audio(path: str | Path, window_s: float = 600.0) -> Iterator[tuple[float, tuple[np.ndarray, ...]]]:
+class Window(NamedTuple):
+    """One window of a recording decoded by `stream_audio`."""
+
+    offset: float  # seconds from the start of the file
+    channels: tuple[np.ndarray, ...]  # one float32 array per channel decoded
+    last: bool  # no audio follows
+
+
+def stream_audio(path: str | Path, window_s: float = 600.0, *, channel: int | None = None,
+                 max_duration_s: float | None = None) -> Iterator[Window]:
     """Decode a recording window by window so that a long call never sits in memory whole.
+
+    Each window is read from ffmpeg straight into a new array, one window at a time, so memory is bounded by
+    the window, not by the recording. With `channel`, ffmpeg passes only that channel on (a lossless channel
+    map), which halves what a stereo window holds. Whether a window is the last is known when it is
+    yielded (one frame of the next is read ahead), so a caller need not hold two windows to find out.
 
     Args:
         path: the recording.
         window_s: window length in seconds.
+        channel: decode only this channel (0-based); None decodes all of them.
+        max_duration_s: refuse a recording longer than this, from its header before anything is decoded,
+            and while decoding when the header says less than the audio holds.
 
     Yields:
-        (offset in seconds from the start of the file, one float32 array per channel).
+        `Window`s, in order.
 
     Raises:
+        RecordingTooLong: over `max_duration_s`.
         AudioError: as `load_audio`.
     """
     info = probe_audio(path)
     path = Path(path)
+    if max_duration_s is not None and info.duration > max_duration_s:
+        raise RecordingTooLong(path, info.duration, max_duration_s)
+    if channel is not None and not 0 <= channel < info.original_channels:
+        raise ValueError(f"{path}: no channel {channel} (the recording has {info.original_channels})")
     _check_wav_complete(path, info)
-    nch = info.original_channels
+    nch = info.original_channels if channel is None else 1
     frame_bytes = 4 * nch
-    window_bytes = int(window_s * SAMPLE_RATE) * frame_bytes
-    proc = subprocess.Popen(_ffmpeg_command(path, info), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    offset_frames = 0
-    try:
-        while True:
-            chunk = _read_exactly(proc.stdout, window_bytes)
-            if not chunk:
-                break
-            usable = len(chunk) - len(chunk) % frame_bytes
-            frames = np.frombuffer(chunk[:usable], dtype=np.float32).reshape(-1, nch)
-            yield offset_frames / SAMPLE_RATE, tuple(
-                np.clip(np.ascontiguousarray(frames[:, c]), -1.0, 1.0) for c in range(nch))
-            offset_frames += len(frames)
-    finally:
-        proc.stdout.close()
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        returncode = proc.wait()
-    if returncode != 0 or offset_frames == 0:
+    per_window = max(int(window_s * SAMPLE_RATE), 1)  # frames
+    # stderr goes to a file: a long, damaged recording can make ffmpeg print more than a pipe holds, and
+    # ffmpeg would then block on stderr while this side waits on stdout.
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(_ffmpeg_command(path, info, channel), stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError:
+            raise AudioError(path, "ffmpeg not found; install ffmpeg") from None
+        done, finished, ahead = 0, False, b""
+        try:
+            while True:
+                block = np.empty((per_window + 1) * nch, dtype=np.float32)
+                view = memoryview(block).cast("B")
+                view[:len(ahead)] = ahead
+                frames = (len(ahead) + _read_into(proc.stdout, view[len(ahead):])) // frame_bytes
+                last = frames <= per_window
+                frames = min(frames, per_window)
+                if frames == 0:
+                    break
+                if max_duration_s is not None and \
+                        (done + frames) / SAMPLE_RATE > max_duration_s + _TRUNCATION_TOLERANCE_S:
+                    raise RecordingTooLong(path, info.duration, max_duration_s, declared=False)
+                ahead = b"" if last else bytes(view[per_window * frame_bytes:])
+                samples = np.clip(block[:frames * nch], -1.0, 1.0, out=block[:frames * nch])
+                channels = (samples,) if nch == 1 else tuple(samples.reshape(-1, nch)[:, c].copy()
+                                                             for c in range(nch))
+                yield Window(done / SAMPLE_RATE, channels, last)
+                del block, view, samples, channels  # before the next window is allocated, or two would be held
+                done += frames
+                if last:
+                    break
+            finished = True
+        finally:
+            proc.stdout.close()
+            if not finished:  # refused, or the caller stopped early: ffmpeg has nothing left to do
+                proc.kill()
+            returncode = proc.wait()
+        stderr = _tail(errors)
+    if returncode != 0 or done == 0:
         raise AudioError(path, _short_reason(stderr))
-    _check_not_truncated(path, info, offset_frames / SAMPLE_RATE)
+    _check_not_truncated(path, info, done / SAMPLE_RATE)
 
 
-def _read_exactly(stream, n: int) -> bytes:
-    parts, got = [], 0
-    while got < n:
-        part = stream.read(n - got)
-        if not part:
+def _read_into(stream, view: memoryview) -> int:
+    """Fill `view` from `stream`; fewer bytes only at the end of the stream."""
+    got = 0
+    while got < len(view):
+        n = stream.readinto(view[got:])
+        if not n:
             break
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts)
+        got += n
+    return got
+
+
+def _tail(file, limit: int = 1 << 16) -> str:
+    """The last `limit` bytes of a file, as text (ffmpeg's cause is on its last line)."""
+    size = file.seek(0, 2)
+    file.seek(max(size - limit, 0))
+    return file.read().decode(errors="replace")
 
 
 def _ffprobe(path: Path) -> dict:
@@ -201,14 +252,16 @@ def _ffprobe(path: Path) -> dict:
         return {}
 
 
-def _ffmpeg_command(path: Path, info: AudioInfo) -> list[str]:
+def _ffmpeg_command(path: Path, info: AudioInfo, channel: int | None = None) -> list[str]:
     from pydub import AudioSegment
 
     # Resampling happens in ffmpeg (swresample, band-limited), not in Python: 8 kHz telephone audio is
-    # upsampled and 44.1/48 kHz audio is filtered before decimation, as Whisper expects.
+    # upsampled and 44.1/48 kHz audio is filtered before decimation, as Whisper expects. swresample filters
+    # each channel on its own, so one channel picked out by `pan` (a pure channel map, no mixing) gives the
+    # same samples as that channel of a decode of all of them.
+    channels = ["-ac", str(info.original_channels)] if channel is None else ["-af", f"pan=mono|c0=c{channel}"]
     return [AudioSegment.converter, "-nostdin", "-v", "error", "-i", str(path), "-vn",
-            "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(info.original_channels),
-            "-ar", str(SAMPLE_RATE), "-"]
+            "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le", *channels, "-ar", str(SAMPLE_RATE), "-"]
 
 
 def _run_ffmpeg(path: Path, info: AudioInfo) -> bytes:

@@ -73,19 +73,27 @@ class Engine:
 
         Args:
             audio: from `transcribe.audio.load_audio`.
-            progress: called after each window with (seconds done, seconds in all).
+            progress: called after each window of each channel with (seconds done, seconds in all); the
+                channels are taken one after the other, so each counts for its share of the recording.
 
         Returns:
             Segments of every channel merged by time, with speakers, flags, and the gaps voice detection
             skipped.
         """
         window = int(self.settings.window_s * SAMPLE_RATE)
-        windows = ((start / SAMPLE_RATE, tuple(c[start:start + window] for c in audio.channels))
-                   for start in range(0, max(audio.num_samples, 1), window))
-        return self._transcribe_windows(windows, len(audio.channels), audio.duration, progress)
+
+        def windows(channel: int) -> Iterator[tuple[float, np.ndarray, bool]]:
+            samples = audio.channels[channel]
+            return ((start / SAMPLE_RATE, samples[start:start + window], start + window >= len(samples))
+                    for start in range(0, max(len(samples), 1), window))
+
+        return self._transcribe_channels(windows, len(audio.channels), audio.duration, progress)
 
     def transcribe_path(self, path: str | Path, *, progress: Progress | None = None) -> Transcript:
-        """Transcribe a recording straight from its file, decoding it window by window (bounded memory).
+        """Transcribe a recording straight from its file, one channel at a time, window by window.
+
+        Memory is bounded by one window of one channel, whatever the recording's length; the file is decoded
+        once per channel. The transcript is the one `transcribe(load_audio(path))` gives.
 
         Raises:
             AudioError: the recording cannot be decoded.
@@ -93,36 +101,35 @@ class Engine:
         from transcribe.audio import probe_audio
 
         info = probe_audio(path)
-        windows = stream_audio(path, window_s=self.settings.window_s)
-        return self._transcribe_windows(windows, info.original_channels, info.duration, progress)
 
-    def _transcribe_windows(self, windows: Iterable[tuple[float, tuple[np.ndarray, ...]]], n_channels: int,
-                            total: float, progress: Progress | None) -> Transcript:
+        def windows(channel: int) -> Iterator[tuple[float, np.ndarray, bool]]:
+            for offset, (samples,), last in stream_audio(path, window_s=self.settings.window_s, channel=channel):
+                yield offset, samples, last
+                del samples  # before the next window is read
+
+        return self._transcribe_channels(windows, info.original_channels, info.duration, progress)
+
+    def _transcribe_channels(self, windows: Callable[[int], Iterable[tuple[float, np.ndarray, bool]]], n_channels: int,
+                             total: float, progress: Progress | None) -> Transcript:
+        """Transcribe each channel from its windows (`windows(channel)` gives (offset, samples, last) in turn),
+        then merge the channels by time."""
         speakers = self._speakers(n_channels)
-        carry: list[np.ndarray] = [np.zeros(0, np.float32)] * n_channels
-        carry_at = [0.0] * n_channels
         segments: list[Segment] = []
         gaps: list[Gap] = []
         languages: Counter = Counter()
         english: list[tuple[int, float | None, float]] = []
-        for last, (offset, channels) in _mark_last(windows):
-            for ch, samples in enumerate(channels):
-                buf = np.concatenate([carry[ch], samples]) if len(carry[ch]) else samples
-                at = carry_at[ch] if len(carry[ch]) else offset
-                spans = self._speech(buf) if self.settings.vad else [(0, len(buf))]
-                cut = len(buf) if last else self._safe_cut(buf, spans)
-                segs, chan_gaps, decoded, speech = self._transcribe_stretch(
-                    buf[:cut], [(a, b) for a, b in spans if b <= cut], at, ch if n_channels > 1 else None,
-                    speakers[ch])
+        for ch in range(n_channels):
+            def report(done: float, ch: int = ch) -> None:
+                if progress:
+                    progress((ch * total + min(done, total)) / n_channels, total)
+
+            for segs, chan_gaps, decoded, speech in self._transcribe_channel(
+                    windows(ch), ch if n_channels > 1 else None, speakers[ch], report):
                 segments.extend(segs)
                 gaps.extend(chan_gaps)
                 if decoded is not None:
                     languages[decoded.language] += speech
                     english.append((ch, decoded.english_probability, speech))
-                carry[ch] = buf[cut:].copy()
-                carry_at[ch] = at + cut / SAMPLE_RATE
-            if progress:
-                progress(min(offset + len(channels[0]) / SAMPLE_RATE, total) if channels else total, total)
         segments.sort(key=lambda s: (s.start, s.channel if s.channel is not None else -1))
         gaps.sort(key=lambda g: (g.start, g.channel if g.channel is not None else -1))
         language = self.settings.language or (languages.most_common(1)[0][0] if languages else "en")
@@ -135,6 +142,26 @@ class Engine:
             flagged = join_fragments(flagged)
         return Transcript(language=language, segments=tuple(flagged),
                           engine=self.name, model=self.model, gaps=tuple(gaps))
+
+    def _transcribe_channel(self, windows: Iterable[tuple[float, np.ndarray, bool]], channel: int | None,
+                            speaker: str, report: Callable[[float], None],
+                            ) -> Iterator[tuple[list[Segment], list[Gap], Decoded | None, float]]:
+        """Decode one channel window by window; speech still running at a window's end waits for the next.
+
+        Yields, per window: its segments and gaps in file time, what the backend decoded, and seconds of speech.
+        """
+        carry = np.zeros(0, np.float32)
+        carry_at = 0.0
+        for offset, samples, last in windows:
+            buf = np.concatenate([carry, samples]) if len(carry) else samples
+            at = carry_at if len(carry) else offset
+            spans = self._speech(buf) if self.settings.vad else [(0, len(buf))]
+            cut = len(buf) if last else self._safe_cut(buf, spans)
+            yield self._transcribe_stretch(buf[:cut], [(a, b) for a, b in spans if b <= cut], at, channel, speaker)
+            carry = buf[cut:].copy()
+            carry_at = at + cut / SAMPLE_RATE
+            report(offset + len(samples) / SAMPLE_RATE)
+            del buf, samples  # before the next window is read, or two would be held at once
 
     def _safe_cut(self, buf: np.ndarray, spans: list[tuple[int, int]]) -> int:
         """Where a window may end without cutting through speech: the start of speech still running at its end."""
@@ -334,18 +361,6 @@ def missed_stretches(segments: list[Segment], total: float, min_s: float) -> lis
 def _shift(seg: Segment, by: float) -> Segment:
     words = tuple(dataclasses.replace(w, start=w.start + by, end=w.end + by) for w in seg.words)
     return dataclasses.replace(seg, start=seg.start + by, end=seg.end + by, words=words)
-
-
-def _mark_last(items: Iterable) -> Iterator[tuple[bool, object]]:
-    it = iter(items)
-    try:
-        prev = next(it)
-    except StopIteration:
-        return
-    for item in it:
-        yield False, prev
-        prev = item
-    yield True, prev
 
 
 _cache: dict[tuple, Backend] = {}

@@ -29,6 +29,27 @@ class NoAudioStream(AudioError):
     """The file is a valid media container but holds no audio stream (e.g. a video without sound)."""
 
 
+class RecordingTooLong(AudioError):
+    """A recording lasts longer than the caller accepts: its header says so, or decoding it runs past the limit."""
+
+    def __init__(self, path: str | Path, duration: float, limit: float, *, declared: bool = True):
+        self.duration = duration
+        self.limit = limit
+        if declared:
+            problem = (f"recording lasts {_clock(duration)} ({duration:,.0f} s), over the limit of "
+                       f"{_clock(limit)} ({limit:,.0f} s)")
+        else:
+            header = f"its header declares {_clock(duration)}" if duration > 0 else "its header declares no duration"
+            problem = f"recording decodes to more than the limit of {_clock(limit)} ({limit:,.0f} s); {header}"
+        super().__init__(path, problem)
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as h:mm:ss."""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 class ModelError(TranscribeError):
     """A Whisper model is missing, corrupt, or does not match its expected checksum."""
 

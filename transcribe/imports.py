@@ -55,7 +55,8 @@ def read_transcript(path: str | Path) -> Transcript:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows tools start UTF-8 files with a byte-order mark, which json.loads refuses.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise TranscriptImportError(path, "file not found") from None
     except UnicodeDecodeError:

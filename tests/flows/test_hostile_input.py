@@ -128,6 +128,7 @@ CASES = [
          ("overlapping segment 0 of the same speaker",)),
     Case("transcript-invalid-json.wav", "quarantined", "transcript-invalid-json.transcript.json",
          ("not valid JSON",)),
+    Case("byte-order-marks.wav", "processed"),  # sidecars saved by Windows tools: read, not refused
 ]
 
 
@@ -181,6 +182,10 @@ def _make_cases(inbox: Path, outside: Path) -> None:
     call("segments-overlapping", transcript={"language": "en", "segments": [
         {**seg[0], "end": 0.4}, {**seg[0], "start": 0.2, "end": 0.45, "text": "Hello?"}]})
     call("transcript-invalid-json", transcript='{"segments": [}')
+    call("byte-order-marks")
+    for sidecar in ("byte-order-marks.json", "byte-order-marks.transcript.json"):
+        text = json.dumps(_log(call_id="CR-BOM-1") if sidecar.count(".") == 1 else TRANSCRIPT)
+        (inbox / sidecar).write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
 
 
 # --- snapshots --------------------------------------------------------------------------------------
@@ -256,7 +261,7 @@ def test_nothing_already_stored_changes(batch):
     for table, before in batch.rows_before.items():
         after = batch.rows_after[table]
         assert {pk: after.get(pk) for pk in before} == before, f"{table}: a stored row changed or vanished"
-    accepted = {"CR-SPACES-1", "CR-UNICODE-1"}
+    accepted = {"CR-SPACES-1", "CR-UNICODE-1", "CR-BOM-1"}
     new_calls = {row["call_id"] for pk, row in batch.rows_after["Call"].items() if pk not in batch.rows_before["Call"]}
     assert new_calls == accepted
     assert {k: v for k, v in batch.archive_after.items() if k in batch.archive_before} == batch.archive_before
@@ -270,13 +275,22 @@ def test_accepted_names_keep_their_original_spelling(batch):
     assert names["CR-UNICODE-1"] == "grabación con call_id ✓.wav"
 
 
+def test_sidecars_saved_with_a_byte_order_mark_are_read(batch):
+    (call,) = [c for c in batch.rows_after["Call"].values() if c["call_id"] == "CR-BOM-1"]
+    (log,) = [r for r in batch.rows_after["DecisionLogRecord"].values() if r["call_pk"] == call["id"]]
+    (transcript,) = [t for t in batch.rows_after["TranscriptRecord"].values() if t["call_pk"] == call["id"]]
+    assert log["decision"] == "declined" and transcript["imported"]
+    segments = [s for s in batch.rows_after["SegmentRecord"].values() if s["transcript_pk"] == transcript["id"]]
+    assert sorted(s["text"] for s in segments) == sorted(s["text"] for s in TRANSCRIPT["segments"])
+
+
 def test_archive_still_verifies_after_the_hostile_batch(batch):
     from storage.custody import verify_archive
 
     with open_session(batch.storage) as s:
         report = verify_archive(s, batch.storage)
     assert report.ok, report.to_dict()
-    assert report.verified == 5
+    assert report.verified == 6
 
 
 def test_refused_files_are_recorded_and_audited_without_oversized_copies(batch):
@@ -306,3 +320,26 @@ def _bytes_read() -> int:
         if line.startswith("rchar:"):
             return int(line.split()[1])
     raise AssertionError("/proc/self/io has no rchar line")
+
+
+def test_a_recording_over_the_duration_limit_is_refused_from_its_header_without_being_decoded(storage_settings,
+                                                                                              tmp_path):
+    from flows.stages import intake_recording
+
+    # Two hours of stereo 8 kHz silence: 1.6 MB of FLAC, which decodes to 920 MB of samples.
+    long = tmp_path / "left-running.flac"
+    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=stereo", "-t", "7200", "-c:a", "flac", str(long))
+    storage = storage_settings.model_copy(update={"max_duration_seconds": 3600})
+    read_before = _bytes_read()
+    result = intake_recording(storage, long, None)
+    read = _bytes_read() - read_before
+    assert result.status == "quarantined"
+    assert result.reason == (f"{long}: recording lasts 2:00:00 (7,200 s), over the limit of 1:00:00 (3,600 s); "
+                             "CALLREVIEW_MAX_DURATION_SECONDS sets the limit")
+    # Decoding would have piped 460 MB of samples into this process (the kernel's count, not a timing).
+    assert read < 64 << 20, f"{read:,} bytes were read: the recording was decoded"
+    with open_session(storage) as s:
+        assert s.exec(select(Call)).all() == []
+        (row,) = s.exec(select(Quarantine)).all()
+    assert row.reason == result.reason and row.sha256 is not None
+    assert intake_recording(storage, long, None).status == "skipped"  # the next nightly run does not refuse it again

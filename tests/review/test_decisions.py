@@ -47,3 +47,26 @@ def test_non_object_json_is_refused(tmp_path):
 def test_csv_row_splits_basis_on_semicolons():
     row = {**{k: str(v) for k, v in GOOD.items() if k != "basis"}, "basis": "crime; emergency"}
     assert parse_csv_row(row, "export.csv:2").basis == ("crime", "emergency")
+
+
+def test_a_sidecar_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # Notepad, PowerShell and Excel save UTF-8 with a BOM; json.loads refuses one ("Unexpected UTF-8 BOM").
+    path = tmp_path / "CR-1.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({**GOOD, "notes": "Lt. Keene – déclined"}).encode("utf-8"))
+    log = read_decision_log(path)
+    assert (log.call_id, log.decision, log.notes) == ("CR-1", "dispatched", "Lt. Keene – déclined")
+
+
+def test_a_csv_export_saved_with_a_byte_order_mark_keeps_its_first_column(tmp_path):
+    import csv
+
+    path = tmp_path / "export.csv"
+    fields = [k for k in GOOD if k != "basis"] + ["basis"]
+    with path.open("w", encoding="utf-8-sig", newline="") as f:  # what Excel's "CSV UTF-8" writes
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerow({**GOOD, "basis": "criminal_warrant"})
+    with path.open(encoding="utf-8", newline="") as f:
+        (row,) = csv.DictReader(f)
+    assert next(iter(row)) == "\ufeffcall_id"
+    assert parse_csv_row(row, "export.csv:2").call_id == "CR-1"

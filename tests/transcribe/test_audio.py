@@ -8,7 +8,7 @@ import pytest
 
 from callaudio import needs_tools, silence, tone, write_wav
 from transcribe.audio import SUPPORTED_EXTENSIONS, load_audio, probe_audio, stream_audio
-from transcribe.errors import AudioError, NoAudioStream, UnsupportedFormat
+from transcribe.errors import AudioError, NoAudioStream, RecordingTooLong, UnsupportedFormat
 
 
 def test_stereo_8khz_wav_keeps_channels_apart(stereo_tone_wav):
@@ -47,8 +47,69 @@ def test_every_supported_format_decodes(tmp_path, ext):
 def test_stream_audio_gives_windows_with_true_offsets(tmp_path):
     path = write_wav(tmp_path / "long.wav", [tone(25.0, 8000)], 8000)
     windows = list(stream_audio(path, window_s=10))
-    assert [round(off, 3) for off, _ in windows] == [0.0, 10.0, 20.0]
-    assert sum(len(ch[0]) for _, ch in windows) == pytest.approx(25 * 16000, abs=20)
+    assert [round(w.offset, 3) for w in windows] == [0.0, 10.0, 20.0]
+    assert [w.last for w in windows] == [False, False, True]
+    assert sum(len(w.channels[0]) for w in windows) == pytest.approx(25 * 16000, abs=20)
+
+
+@needs_tools
+@pytest.mark.parametrize("ext", [".wav", ".mp3"])
+def test_stream_audio_of_one_channel_gives_the_samples_a_full_decode_gives(tmp_path, ext):
+    # The engine decodes a stereo call one channel at a time; the transcript must not change because of it.
+    left, right = tone(3.0, 8000, freq=300), tone(3.0, 8000, freq=1200, level=0.3)
+    path = write_wav(tmp_path / "call.wav", [left, right], 8000)
+    if ext != ".wav":
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), str(path.with_suffix(ext))], check=True)
+        path = path.with_suffix(ext)
+    whole = load_audio(path)
+    for channel in (0, 1):
+        windows = list(stream_audio(path, window_s=1.0, channel=channel))
+        assert all(len(w.channels) == 1 for w in windows) and windows[-1].last
+        assert np.array_equal(np.concatenate([w.channels[0] for w in windows]), whole.channels[channel])
+
+
+def test_stream_audio_knows_the_last_window_when_the_audio_fills_whole_windows(tmp_path):
+    path = write_wav(tmp_path / "even.wav", [tone(2.0, 8000)], 8000)
+    windows = list(stream_audio(path, window_s=1.0))
+    assert [(w.offset, len(w.channels[0]), w.last) for w in windows] == [(0.0, 16000, False), (1.0, 16000, True)]
+
+
+@needs_tools
+def test_a_recording_over_the_duration_limit_is_refused_from_its_header(tmp_path):
+    # One second of FLAC whose header (STREAMINFO) declares two hours. Decoding it would call it truncated:
+    # being refused for its length shows that the limit was applied before anything was decoded.
+    path = tmp_path / "left-running.flac"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=1",
+                    "-c:a", "flac", str(path)], check=True)
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO comes first, as the format requires
+    fields = int.from_bytes(data[18:26], "big")  # rate (20 bits), channels, bits per sample, samples (36 bits)
+    data[18:26] = ((fields >> 36 << 36) | 2 * 3600 * 8000).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    assert probe_audio(path).duration == pytest.approx(7200)
+    with pytest.raises(RecordingTooLong) as refused:
+        next(stream_audio(path, max_duration_s=3600))
+    assert str(refused.value) == f"{path}: recording lasts 2:00:00 (7,200 s), over the limit of 1:00:00 (3,600 s)"
+    assert (refused.value.duration, refused.value.limit) == (pytest.approx(7200), 3600)
+    with pytest.raises(AudioError, match="truncated: decoded 1.0 s of the 7200.0 s"):
+        list(stream_audio(path, max_duration_s=7200))
+
+
+@needs_tools
+def test_a_recording_whose_header_gives_no_duration_is_refused_once_it_decodes_past_the_limit(tmp_path):
+    # FLAC written to a pipe cannot go back to fill in its sample count: its header declares no duration.
+    path = tmp_path / "streamed.flac"
+    with path.open("wb") as out:
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=20",
+                        "-c:a", "flac", "-f", "flac", "-"], stdout=out, check=True)
+    assert probe_audio(path).duration == 0.0
+    decoded = []
+    with pytest.raises(RecordingTooLong, match=r"streamed\.flac: recording decodes to more than the limit of "
+                                               r"0:00:05 \(5 s\); its header declares no duration"):
+        for window in stream_audio(path, window_s=2.0, max_duration_s=5):
+            decoded.append(window.offset)
+    assert decoded == [0.0, 2.0]  # stopped at the window that crossed the limit, not at the end of the file
+    assert len(list(stream_audio(path, window_s=2.0, max_duration_s=30))) == 10
 
 
 def test_zero_byte_file(tmp_path):

@@ -163,6 +163,46 @@ def test_long_call_in_windows_keeps_true_times_and_does_not_cut_speech(engines, 
     assert seen[-1][0] == pytest.approx(75, abs=0.1) and len(seen) == 3
 
 
+def _word(transcript: Transcript, text: str, speaker: str) -> Word:
+    (word,) = [w for s in transcript.segments if s.speaker == speaker and not s.flags for w in s.words
+               if re.sub(r"[^a-z]", "", w.text.lower()) == text]
+    return word
+
+
+@pytest.mark.whisper
+@needs_tools
+def test_a_word_across_a_window_edge_keeps_its_text_and_its_file_times(engines, tmp_path):
+    # A long stereo call is decoded one channel at a time, window by window (transcribe_path). Here the
+    # middle of "receiving" lies exactly on the edge between the first two 30 s windows of the right channel.
+    rate = 8000
+    sentence = speak("Officer Haskell, the warrant is for receiving stolen property.", tmp_path / "s.wav")
+    e = engines["faster-whisper"]
+    alone = e.transcribe(load_audio(write_wav(tmp_path / "alone.wav", [np.concatenate(
+        [silence(1.0, rate), sentence, silence(1.0, rate)])], rate)))
+    heard = _word(alone, "receiving", "unknown")
+    into_sentence = (heard.start + heard.end) / 2 - 1.0
+    at = 30.0 - into_sentence  # where the sentence starts in the call
+    officer = speak("This is the lieutenant. What kind of warrant do you have?", tmp_path / "o.wav")
+    n = int(45 * rate)
+    left = np.pad(np.concatenate([silence(3.0, rate), officer]), (0, n - int(3.0 * rate) - len(officer)))
+    right = np.zeros(n, np.float32)
+    right[int(at * rate):int(at * rate) + len(sentence)] = sentence
+    path = write_wav(tmp_path / "call.wav", [left, right], rate)
+
+    windowed = engine_module.Engine(e.settings.model_copy(update={"window_s": 30.0}), e.backend).transcribe_path(path)
+    whole = e.transcribe(load_audio(path))  # one 600 s window: no edge anywhere
+
+    word = _word(windowed, "receiving", "ice")
+    assert word.start < 30.0 < word.end
+    assert word.start == pytest.approx(heard.start - 1.0 + at, abs=0.15)
+    assert word.end == pytest.approx(heard.end - 1.0 + at, abs=0.15)
+    assert (word.start, word.end) == pytest.approx((_word(whole, "receiving", "ice").start,
+                                                    _word(whole, "receiving", "ice").end), abs=0.05)
+    for speaker in ("officer", "ice"):
+        assert [s.text for s in windowed.segments if s.speaker == speaker and not s.flags] == \
+            [s.text for s in whole.segments if s.speaker == speaker and not s.flags]
+
+
 def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone_wav, tmp_path):
     # Real code path, no real weights: structure only (the text is noise).
     # Quality checks out of reach: no fallback to sampling, where a random model's logits can turn NaN.

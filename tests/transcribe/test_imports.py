@@ -47,6 +47,17 @@ def test_vtt_round_trip(tmp_path):
     assert back.segments == t.segments and back.language == "en" and back.imported
 
 
+@pytest.mark.parametrize("suffix", [".transcript.json", ".vtt"])
+def test_a_transcript_saved_with_a_byte_order_mark_is_read(tmp_path, suffix):
+    # Windows tools save UTF-8 with a BOM; json.loads refuses one (the WebVTT parser already skipped it).
+    t = read_transcript(write_json(tmp_path / "a.transcript.json"))
+    text = json.dumps({"language": "en", "segments": SEGMENTS}) if suffix == ".transcript.json" else write_vtt(t)
+    path = tmp_path / f"bom{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    back = read_transcript(path)
+    assert back.segments == t.segments and back.language == "en"
+
+
 def test_vtt_voice_tags_classes_and_no_voice(tmp_path):
     path = tmp_path / "v.vtt"
     path.write_text(
