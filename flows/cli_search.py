@@ -9,9 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.markup import escape
-
-from flows.output import JsonOption, emit_json, emit_table, fail
+from flows.output import JsonOption, emit_json, emit_table, fail, marked
 
 DateOption = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
 
@@ -72,14 +70,14 @@ def search(query: str = typer.Argument(..., help='Words, "exact phrases", prefix
         except StorageError as exc:
             session.rollback()
             _audit(session, "search", "transcripts", query, "invalid_query", filters=filters, error=str(exc))
-            raise fail(escape(str(exc)), 2) from None
+            raise fail(str(exc), 2) from None
         _audit(session, "search", "transcripts", query, filters=filters, hits=len(hits))
     if json_out:
         emit_json([h.to_dict() for h in hits])
         return
     emit_table(f"search {query}", ["call", "seg", "time", "speaker", "snippet", "officer", "decision", "verdict"],
                [[h.call_id, h.segment_idx, f"{h.start:.1f}", h.speaker,
-                 escape(h.snippet).replace(MARK_START, "[reverse]").replace(MARK_END, "[/reverse]"),
+                 marked(h.snippet, MARK_START, MARK_END),
                  h.commanding_officer, h.decision or "(none logged)", h.verdict] for h in hits])
 
 
@@ -100,7 +98,7 @@ def export(call_id: str = typer.Argument(..., help="The call's id, e.g. CR-SAMPL
             text = export_transcript(session, call_id, fmt)
         except ReviewError as exc:
             _audit(session, "export_transcript", "call", call_id, "not_found", format=fmt)
-            raise fail(escape(str(exc))) from None
+            raise fail(str(exc)) from None
         if out is not None:
             _write(out, text)
         _audit(session, "export_transcript", "call", call_id, format=fmt, out=str(out) if out else "stdout")
