@@ -5,15 +5,19 @@ with the status code, so a test (or a person) can tell a refusal from a page.
 """
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from review.web.headers import apply_security_headers
 from review.web.templating import render
 from storage.dispositions import InvalidDisposition, ItemNotAvailable
+
+logger = logging.getLogger(__name__)
 
 TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
           409: "Already taken", 422: "Check the form", 500: "Something went wrong"}
@@ -48,7 +52,27 @@ async def _invalid_disposition(request: Request, exc: InvalidDisposition):
     return render(request, "error.html", {"title": TITLES[422], "detail": str(exc), "status": 422}, status_code=422)
 
 
+async def _server_error(request: Request, exc: Exception):
+    """Any unexpected exception: a plain page with no details (Starlette logs the traceback and re-raises).
+
+    Starlette sends this page from its outermost middleware, outside SecurityHeaders, so the headers
+    are set here; without them an error page could be framed or cached like no other page.
+    """
+    try:
+        response = render(request, "error.html", {"title": TITLES[500], "status": 500,
+                                                  "detail": "The server could not finish this request. Try again; "
+                                                            "if it keeps happening, tell an administrator."},
+                          status_code=500)
+    except Exception:  # the page itself may be what failed (a template, the templates folder)
+        logger.exception("the error page could not be rendered")
+        response = PlainTextResponse("Something went wrong.", status_code=500)
+    apply_security_headers(response.headers, request.url.path)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    # Exception (not a subclass) goes to Starlette's ServerErrorMiddleware: the 500 page.
+    app.add_exception_handler(Exception, _server_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ItemNotAvailable, _item_not_available)
