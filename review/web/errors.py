@@ -35,7 +35,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     if exc.status_code == 401 and request.method == "GET":
         return _login_redirect(request)
     return render(request, "error.html", {"title": TITLES.get(exc.status_code, "Error"), "detail": exc.detail,
-                                          "status": exc.status_code}, status_code=exc.status_code)
+                                          "status": exc.status_code,
+                                          "continue_to": getattr(exc, "continue_to", None)},
+                  status_code=exc.status_code)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
