@@ -34,6 +34,22 @@ def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
+def _check_days(session, days: list[tuple[str, str, date | None]], action: str, object_type: str,
+                object_id: str, **detail) -> None:
+    """Refuse a day outside storage.dates' range: one audit row naming the input, then exit 2.
+
+    `days` holds (option, field, day); the message names the option, the audit outcome the field.
+    """
+    from storage.dates import DateOutOfRange, check_day
+
+    for option, field, day in days:
+        try:
+            check_day(option, day)
+        except DateOutOfRange as exc:
+            _audit(session, action, object_type, object_id, f"invalid_{field}", **detail, error=str(exc))
+            raise fail(str(exc), 2) from None
+
+
 def _write(out: Path, content: str | bytes) -> None:
     try:
         if isinstance(content, bytes):
@@ -65,6 +81,8 @@ def search(query: str = typer.Argument(..., help='Words, "exact phrases", prefix
     filters = {"tag": tag, "officer": officer, "date_from": _day(date_from), "date_to": _day(date_to),
                "decision": decision, "verdict": verdict}
     with _session() as session:
+        _check_days(session, [("--from", "date_from", filters["date_from"]), ("--to", "date_to", filters["date_to"])],
+                    "search", "transcripts", query, filters=filters)
         try:
             hits = run_search(session, query, limit=limit, **filters)
         except StorageError as exc:
@@ -152,6 +170,8 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
     if out is not None and out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise fail(f"{out}: --out must end in .html or .pdf", 2)
     with _session() as session:
+        _check_days(session, [("--from", "date_from", date_from.date()), ("--to", "date_to", date_to.date())],
+                    "export_report", "report", f"{date_from.date()}..{date_to.date()}")
         result = build_report(session, date_from.date(), date_to.date())
         if out is not None:
             _write(out, render_pdf(result) if out.suffix.lower() == ".pdf" else render_html(result))

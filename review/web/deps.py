@@ -65,6 +65,11 @@ def get_web() -> WebSettings:
     return get_web_settings()
 
 
+def storage_for(request: Request) -> StorageSettings:
+    """The storage settings this app's routes use, for code outside a route (the error handlers)."""
+    return request.app.dependency_overrides.get(get_storage, get_storage)()
+
+
 StorageDep = Annotated[StorageSettings, Depends(get_storage)]
 WebDep = Annotated[WebSettings, Depends(get_web)]
 

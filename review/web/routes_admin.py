@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 
 from review.web.auth import PasswordTooShort, Principal
 from review.web.deps import DbDep, WebDep, require, require_form
+from review.web.query import PageNumber
 from review.web.templating import render
 from review.web.users import InvalidUsername, create_user, set_active
 from storage import users as store
@@ -52,8 +53,7 @@ def switch_user(username: str, db: DbDep, principal: Annotated[Principal, Depend
 
 @router.get("/audit")
 def audit_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))],
-               page: int = 1, actor: str | None = None, action: str | None = None):
-    page = max(page, 1)
+               page: PageNumber = 1, actor: str | None = None, action: str | None = None):
     rows, total = list_audit_events(db, page=page, per_page=web.page_size, actor=actor or None,
                                     action=action or None)
     record_event(db, actor=principal.actor, action="view_audit", object_type="audit_log", object_id=str(page),

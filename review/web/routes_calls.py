@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from review.call_detail import call_detail
 from review.web.auth import Principal
 from review.web.deps import DbDep, StorageDep, require, require_form
+from review.web.query import ItemId
 from review.web.transcript_view import transcript_findings, transcript_timeline
 from review.web.templating import render
 from storage.audit import record_event
@@ -80,7 +81,7 @@ def call_audio(call_id: str, request: Request, db: DbDep, storage: StorageDep,
 
 
 @router.post("/items/{item_id}/disposition")
-def dispose(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))],
+def dispose(item_id: ItemId, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))],
             disposition: Annotated[str, Form()] = "", note: Annotated[str, Form(max_length=20000)] = ""):
     call_id = call_id_of_item(db, item_id)
     try:

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from review.policy import REASONS
 from review.web.auth import Principal
 from review.web.deps import DbDep, WebDep, require, require_form
-from review.web.query import choice, parse_day
+from review.web.query import ItemId, choice, parse_day
 from review.web.queue_view import SEVERITY_RANK, SORTS, QueueFilters, queue_entries
 from review.web.templating import render
 from storage.audit import record_event
@@ -43,7 +43,7 @@ def queue_page(request: Request, db: DbDep, web: WebDep,
 
 
 @router.post("/items/{item_id}/claim")
-def claim(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
+def claim(item_id: ItemId, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
     call_id = call_id_of_item(db, item_id)
     try:
         claim_item(db, item_id, principal.username)
@@ -60,7 +60,7 @@ def claim(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(requi
 
 
 @router.post("/items/{item_id}/release")
-def release(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
+def release(item_id: ItemId, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
     call_id = call_id_of_item(db, item_id)
     try:
         release_item(db, item_id, principal.username)
