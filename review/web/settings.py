@@ -1,4 +1,4 @@
-"""Settings of the web app (env prefix `CALLREVIEW_WEB_`): sessions, cookies, time zone."""
+"""Settings of the web app (env prefix `CALLREVIEW_WEB_`): sessions, cookies, time zone, claims."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,6 +29,11 @@ class WebSettings(BaseSettings):
         description="scrypt cost N for password hashes (a power of two; 32 MiB at the default). Raising it "
                     "re-hashes each password at its next sign-in; lower it only for tests.")
     page_size: int = Field(default=50, ge=5, le=500, description="Rows per page in the queue, search and audit log.")
+    claim_hours: int = Field(
+        default=8, ge=1, le=30 * 24,
+        description="A reviewer's claim on a review item expires this many hours after it was made "
+                    "(CALLREVIEW_WEB_CLAIM_HOURS): then anyone may claim or dispose of the item. Claiming "
+                    "again renews it; admins release claims at once, and deactivating a user releases theirs.")
 
     @field_validator("timezone")
     @classmethod
@@ -58,6 +63,10 @@ class WebSettings(BaseSettings):
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(hours=self.session_hours)
+
+    @property
+    def claim_lifetime(self) -> timedelta:
+        return timedelta(hours=self.claim_hours)
 
 
 @lru_cache(maxsize=1)
