@@ -133,7 +133,8 @@ def test_report_refuses_bad_period_and_suffix(db, tmp_path):
     assert cli("report", "--from", "2017-06-01", "--to", "2017-06-30", "--out", str(tmp_path / "r.docx")).exit_code == 2
 
 
-@pytest.mark.parametrize("option,value,name", [("--to", "9999-12-31", "date_to"), ("--from", "0001-01-01", "date_from")])
+@pytest.mark.parametrize("option,value,name", [("--to", "9999-12-31", "date_to"),
+                                               ("--from", "0001-01-01", "date_from")])
 def test_search_date_out_of_range_is_exit_2_and_audited(db, option, value, name):
     result = cli("search", "door", option, value)
     assert result.exit_code == 2
@@ -142,7 +143,8 @@ def test_search_date_out_of_range_is_exit_2_and_audited(db, option, value, name)
     assert event.outcome == f"invalid_{name}"
 
 
-@pytest.mark.parametrize("option,value,name", [("--to", "9999-12-31", "date_to"), ("--from", "1899-12-31", "date_from")])
+@pytest.mark.parametrize("option,value,name", [("--to", "9999-12-31", "date_to"),
+                                               ("--from", "1899-12-31", "date_from")])
 def test_report_date_out_of_range_is_exit_2_and_audited(db, option, value, name):
     args = {"--from": "2017-01-01", "--to": "2017-12-31", option: value}
     result = cli("report", *[x for pair in args.items() for x in pair], "--json")
