@@ -47,8 +47,9 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
     total = len(scan_inbox(inbox))
     start_owned_server()  # a kill -9 of this command must not leave Prefect's temporary server running
     show = not (json_out or quiet) and stderr.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=stderr, disable=not show) as bar:
+    # markup=False: the description is a file name from the inbox, which may hold "[" and "]".
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr, disable=not show) as bar:
         job = bar.add_task("calls", total=total)
         advance = lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}")  # noqa: E731
         try:

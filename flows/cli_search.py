@@ -9,9 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.markup import escape
-
-from flows.output import JsonOption, emit_json, emit_table, fail
+from flows.output import JsonOption, emit_json, emit_table, fail, marked
 
 DateOption = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
 
@@ -34,6 +32,22 @@ def _audit(session, action: str, object_type: str, object_id: str, outcome: str 
 
 def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
+
+
+def _check_days(session, days: list[tuple[str, str, date | None]], action: str, object_type: str,
+                object_id: str, **detail) -> None:
+    """Refuse a day outside storage.dates' range: one audit row naming the input, then exit 2.
+
+    `days` holds (option, field, day); the message names the option, the audit outcome the field.
+    """
+    from storage.dates import DateOutOfRange, check_day
+
+    for option, field, day in days:
+        try:
+            check_day(option, day)
+        except DateOutOfRange as exc:
+            _audit(session, action, object_type, object_id, f"invalid_{field}", **detail, error=str(exc))
+            raise fail(str(exc), 2) from None
 
 
 def _write(out: Path, content: str | bytes) -> None:
@@ -67,19 +81,21 @@ def search(query: str = typer.Argument(..., help='Words, "exact phrases", prefix
     filters = {"tag": tag, "officer": officer, "date_from": _day(date_from), "date_to": _day(date_to),
                "decision": decision, "verdict": verdict}
     with _session() as session:
+        _check_days(session, [("--from", "date_from", filters["date_from"]), ("--to", "date_to", filters["date_to"])],
+                    "search", "transcripts", query, filters=filters)
         try:
             hits = run_search(session, query, limit=limit, **filters)
         except StorageError as exc:
             session.rollback()
             _audit(session, "search", "transcripts", query, "invalid_query", filters=filters, error=str(exc))
-            raise fail(escape(str(exc)), 2) from None
+            raise fail(str(exc), 2) from None
         _audit(session, "search", "transcripts", query, filters=filters, hits=len(hits))
     if json_out:
         emit_json([h.to_dict() for h in hits])
         return
     emit_table(f"search {query}", ["call", "seg", "time", "speaker", "snippet", "officer", "decision", "verdict"],
                [[h.call_id, h.segment_idx, f"{h.start:.1f}", h.speaker,
-                 escape(h.snippet).replace(MARK_START, "[reverse]").replace(MARK_END, "[/reverse]"),
+                 marked(h.snippet, MARK_START, MARK_END),
                  h.commanding_officer, h.decision or "(none logged)", h.verdict] for h in hits])
 
 
@@ -100,7 +116,7 @@ def export(call_id: str = typer.Argument(..., help="The call's id, e.g. CR-SAMPL
             text = export_transcript(session, call_id, fmt)
         except ReviewError as exc:
             _audit(session, "export_transcript", "call", call_id, "not_found", format=fmt)
-            raise fail(escape(str(exc))) from None
+            raise fail(str(exc)) from None
         if out is not None:
             _write(out, text)
         _audit(session, "export_transcript", "call", call_id, format=fmt, out=str(out) if out else "stdout")
@@ -154,6 +170,8 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
     if out is not None and out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise fail(f"{out}: --out must end in .html or .pdf", 2)
     with _session() as session:
+        _check_days(session, [("--from", "date_from", date_from.date()), ("--to", "date_to", date_to.date())],
+                    "export_report", "report", f"{date_from.date()}..{date_to.date()}")
         result = build_report(session, date_from.date(), date_to.date())
         if out is not None:
             _write(out, render_pdf(result) if out.suffix.lower() == ".pdf" else render_html(result))

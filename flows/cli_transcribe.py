@@ -106,14 +106,15 @@ def import_model(
     try:
         if expected is None and (ct2_dir / "model.bin").is_file():
             stderr.print(f"note: {ct2_dir}/model.bin has SHA-256 {sha256_file(ct2_dir / 'model.bin')}; "
-                         "no checksum was given to check it against (use --sha256)", highlight=False)
+                         "no checksum was given to check it against (use --sha256)", highlight=False, markup=False)
         converted = convert_ct2_to_whisper(ct2_dir, out, expected_sha256=expected)
     except TranscribeError as exc:
         raise fail(str(exc)) from None
     if json_out:
         emit_json(describe(converted))
     else:
-        stdout.print(f"wrote {converted.path} from model.bin sha256 {converted.source_sha256}", highlight=False)
+        stdout.print(f"wrote {converted.path} from model.bin sha256 {converted.source_sha256}", highlight=False,
+                     markup=False)
 
 
 @model_app.command("list")

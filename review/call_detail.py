@@ -56,6 +56,7 @@ def call_detail(session: Session, call_id: str) -> dict | None:
                   "text": t.text, "rule": t.rule} for t in tags],
         "review_items": [{"id": i.id, "status": i.status, "verdict": i.verdict,
                           "reasons": json.loads(i.reasons_json), "claimed_by": i.claimed_by,
+                          "claimed_at": i.claimed_at.isoformat() if i.claimed_at else None,
                           "created_at": i.created_at.isoformat(), "close_reason": i.close_reason}
                          for i in items_for_call(session, call.id)],
         "dispositions": [{"reviewer": d.reviewer, "disposition": d.disposition, "note": d.note,

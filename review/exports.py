@@ -93,19 +93,29 @@ def dispositions_csv(session: Session) -> str:
 
 def _csv(columns: tuple[str, ...], rows: list[tuple]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF rows (RFC 4180): the csv module quotes a field only for the line terminator's characters, so
+    # with "\n" rows a note holding a bare "\r" was left unquoted and split its row in two.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return out.getvalue()
 
 
+# What makes spreadsheet programs read a cell as a formula (OWASP "CSV injection"); notes and sidecar
+# fields are text from people and files, so a cell that could start one is prefixed with "'".
+_FORMULA_START = ("=", "+", "-", "@")
+_FORMULA_CONTROL = ("\t", "\r")
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     text = str(value)
-    # A cell starting with = + - @ is a formula to spreadsheet programs; a note is user text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # Spreadsheets skip leading whitespace before a formula: " =cmd" and "\n+1" run as surely as "=cmd".
+    if text[:1] in _FORMULA_CONTROL or text.lstrip()[:1] in _FORMULA_START:
+        return "'" + text
+    return text
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import throttle  # noqa: F401  (the web app's sign-in throttle)
 from storage import users  # noqa: F401  (the web app's accounts and sessions)
 from storage.migrate import upgrade
 from storage.search import install_search_index

@@ -23,7 +23,7 @@ def load_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata is complete."""
     import importlib
 
-    for name in ("storage.tables", "storage.users"):
+    for name in ("storage.tables", "storage.users", "storage.throttle"):
         importlib.import_module(name)
 
 

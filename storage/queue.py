@@ -40,6 +40,7 @@ class QueueRow:
     reasons: list[str]
     status: str
     claimed_by: str | None
+    claimed_at: datetime | None
     created_at: datetime
     received_at: datetime | None
     commanding_officer: str | None
@@ -55,7 +56,8 @@ def list_items(session: Session, *, status: str | None = "open") -> list[QueueRo
         stmt = stmt.where(ReviewItem.status == status)
     return [QueueRow(item_id=item.id, call_id=call.call_id, verdict=item.verdict,
                      reasons=json.loads(item.reasons_json), status=item.status, claimed_by=item.claimed_by,
-                     created_at=item.created_at, received_at=log.received_at if log else None,
+                     claimed_at=item.claimed_at, created_at=item.created_at,
+                     received_at=log.received_at if log else None,
                      commanding_officer=log.commanding_officer if log else None,
                      decision=log.decision if log else None)
             for item, call, log in session.exec(stmt)]

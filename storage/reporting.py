@@ -14,11 +14,18 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
+from storage.dates import check_day
 from storage.tables import AssessmentRecord, Call, DecisionLogRecord, Disposition, ReviewItem
 
 
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    """[start, end) in UTC for whole days `date_from`..`date_to`, both included."""
+    """[start, end) in UTC for whole days `date_from`..`date_to`, both included.
+
+    Raises:
+        DateOutOfRange: a day lies outside storage.dates.FIRST_DAY..LAST_DAY.
+    """
+    check_day("date_from", date_from)
+    check_day("date_to", date_to)
     start = datetime.combine(date_from, time.min, tzinfo=timezone.utc)
     return start, datetime.combine(date_to, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 

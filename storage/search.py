@@ -30,6 +30,7 @@ from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from storage.dates import check_day
 from storage.errors import StorageError
 
 # Highlight markers around matched words in snippets: private-use characters never found in transcripts
@@ -591,8 +592,12 @@ def search_sql(dialect: str, query: str, *, tag: str | None = None, officer: str
 
     Raises:
         InvalidSearchQuery: the query cannot be read, or limit/offset are out of range.
+        DateOutOfRange: a date (not datetime) filter lies outside storage.dates.FIRST_DAY..LAST_DAY.
     """
     _check_page(query, limit, offset)
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        if not isinstance(value, datetime):  # a day is widened to whole days; an instant is used as given
+            check_day(name, value)
     tree = parse_query(query)
     filters = SearchFilters(tag=tag, officer=officer, date_from=date_from, date_to=date_to, decision=decision,
                             verdict=verdict)
@@ -627,6 +632,7 @@ def search(session: Session, query: str, *, tag: str | None = None, officer: str
 
     Raises:
         InvalidSearchQuery: the query cannot be read.
+        DateOutOfRange: a date (not datetime) filter lies outside storage.dates.FIRST_DAY..LAST_DAY.
     """
     dialect = session.get_bind().dialect.name
     _ensure_index(session, dialect)

@@ -15,6 +15,7 @@ from review.web.deps import get_storage, get_web
 from review.web.errors import install_error_handlers
 from review.web.headers import SecurityHeaders
 from review.web.settings import WebSettings, get_web_settings
+from review.web.slashes import install_slash_redirects
 from review.web.templating import make_templates
 from storage.settings import StorageSettings
 
@@ -41,6 +42,7 @@ def create_app(storage: StorageSettings | None = None, web: WebSettings | None =
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (routes_auth, routes_queue, routes_calls, routes_search, routes_admin):
         app.include_router(module.router)
+    install_slash_redirects(app)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     return app

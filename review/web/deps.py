@@ -31,6 +31,29 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 HOME_OF_ROLE = {"reviewer": "/queue", "supervisor": "/search", "admin": "/admin/users"}
 
+# Sec-Fetch-Site of a request this app's own pages made, or one the user typed or bookmarked. The
+# session cookie is SameSite=Lax, so a top-level GET from any other site carries it too; a browser that
+# sends no Sec-Fetch-Site at all (older ones) is let through, as before.
+OWN_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+class CrossSiteRequest(HTTPException):
+    """A GET that would write the audit log, started by another site: refused before anything is written."""
+
+    def __init__(self, continue_to: str):
+        self.continue_to = continue_to  # the same path and query, as a link the user may choose to follow
+        super().__init__(403, "This page was opened from another site. Pages that are recorded in the audit "
+                              "log open only from callreview itself, so that no other site can view or search "
+                              "calls in your name. Open it from here only if you meant to.")
+
+
+def refuse_cross_site(request: Request) -> None:
+    """Raise CrossSiteRequest for a GET (or HEAD) that another site started."""
+    site = request.headers.get("sec-fetch-site")
+    if request.method in ("GET", "HEAD") and site is not None and site not in OWN_FETCH_SITES:
+        query = request.url.query
+        raise CrossSiteRequest(request.url.path + (f"?{query}" if query else ""))
+
 
 def get_storage() -> StorageSettings:
     """Storage settings; `create_app(storage=...)` overrides this dependency."""
@@ -40,6 +63,11 @@ def get_storage() -> StorageSettings:
 def get_web() -> WebSettings:
     """Web settings; `create_app(web=...)` overrides this dependency."""
     return get_web_settings()
+
+
+def storage_for(request: Request) -> StorageSettings:
+    """The storage settings this app's routes use, for code outside a route (the error handlers)."""
+    return request.app.dependency_overrides.get(get_storage, get_storage)()
 
 
 StorageDep = Annotated[StorageSettings, Depends(get_storage)]
@@ -79,13 +107,17 @@ def _deny(db: Session, request: Request, principal: Principal, action: str, deta
 def require(permission: str) -> Callable[..., Principal]:
     """A dependency that returns the principal if their role grants `permission`.
 
-    Raises 401 for an anonymous (or expired) session and 403 for a role without the permission.
+    Raises 401 for an anonymous (or expired) session, 403 for a GET another site started (before the
+    role check, whose refusal would itself be an audit row in the user's name) and 403 for a role
+    without the permission.
     """
     allowed = PERMISSIONS[permission]
 
     def dependency(request: Request, db: DbDep, principal: PrincipalDep) -> Principal:
         if principal is None:
             raise HTTPException(401, "Sign in to continue.")
+        # Every route behind `require` writes the audit log (a view, a search, a download, a refusal).
+        refuse_cross_site(request)
         if principal.role not in allowed:
             _deny(db, request, principal, "access_denied", {"needs": permission})
             raise HTTPException(403, f"Your role ({principal.role}) does not allow this page or action.")

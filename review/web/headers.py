@@ -1,4 +1,8 @@
-"""Security headers on every response: no framing, no inline script, no caching of evidence."""
+"""Security headers on every response: no framing, no inline script, no caching of evidence.
+
+`SecurityHeaders` adds them to everything the app answers; the server-error page is sent by Starlette's
+outermost middleware, past this one, so `errors.py` adds them there with `apply_security_headers`.
+"""
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
@@ -17,6 +21,15 @@ _HEADERS = {
 }
 
 
+def apply_security_headers(headers: MutableHeaders, path: str) -> None:
+    """Set the security headers (and no-store outside /static) unless a response set its own."""
+    for key, value in _HEADERS.items():
+        headers.setdefault(key, value)
+    # Pages and recordings stay off shared machines' disk caches; CSS and JS may be cached.
+    if not path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+
+
 class SecurityHeaders:
     """Pure ASGI middleware (streams untouched, which audio range responses need)."""
 
@@ -27,16 +40,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for key, value in _HEADERS.items():
-                    headers.setdefault(key, value)
-                # Pages and recordings stay off shared machines' disk caches; CSS and JS may be cached.
-                if not static:
-                    headers["Cache-Control"] = "no-store"
+                apply_security_headers(MutableHeaders(scope=message), scope["path"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

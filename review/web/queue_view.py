@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from review.policy import REASON_TEXT
+from storage.dispositions import claim_expired
 from storage.queue import QueueRow
 from storage.users import as_utc
 
@@ -73,14 +74,19 @@ class QueueEntry:
     severity: str
     age: str
     reasons_text: list[str]
+    claim_expired: bool = False  # claimed, but so long ago that anyone may claim it now
 
 
 def _local_day(value: datetime | None, zone: tzinfo) -> date | None:
     return as_utc(value).astimezone(zone).date() if value else None
 
 
-def queue_entries(rows: list[QueueRow], filters: QueueFilters, *, now: datetime, zone: tzinfo) -> list[QueueEntry]:
-    """Filter and sort queue rows; dates are compared as days in the app's time zone."""
+def queue_entries(rows: list[QueueRow], filters: QueueFilters, *, now: datetime, zone: tzinfo,
+                  stale_before: datetime | None = None) -> list[QueueEntry]:
+    """Filter and sort queue rows; dates are compared as days in the app's time zone.
+
+    Claims made before `stale_before` are marked expired.
+    """
     officer = (filters.officer or "").strip().lower()
     entries = []
     for row in rows:
@@ -97,7 +103,8 @@ def queue_entries(rows: list[QueueRow], filters: QueueFilters, *, now: datetime,
         if filters.severity and severity != filters.severity:
             continue
         entries.append(QueueEntry(row=row, severity=severity, age=format_age(row.created_at, now),
-                                  reasons_text=[REASON_TEXT.get(r, r) for r in row.reasons]))
+                                  reasons_text=[REASON_TEXT.get(r, r) for r in row.reasons],
+                                  claim_expired=bool(row.claimed_by) and claim_expired(row.claimed_at, stale_before)))
     return sort_entries(entries, filters.sort)
 
 

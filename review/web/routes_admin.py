@@ -1,6 +1,7 @@
-"""Admin pages: users (list, create, deactivate) and the audit log, paged."""
+"""Admin pages: users (list, create, deactivate), claims on review items (release), the audit log, paged."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -8,18 +9,51 @@ from fastapi.responses import RedirectResponse
 
 from review.web.auth import PasswordTooShort, Principal
 from review.web.deps import DbDep, WebDep, require, require_form
+from review.web.query import ItemId, PageNumber
 from review.web.templating import render
 from review.web.users import InvalidUsername, create_user, set_active
 from storage import users as store
 from storage.audit import record_event
+from storage.dispositions import ItemNotAvailable, call_id_of_item, claim_expired, release_claim
+from storage.queue import QueueRow, list_items
+from storage.tables import utcnow
 from storage.web_search import list_audit_events
 
 router = APIRouter(prefix="/admin")
 
 
+@dataclass(frozen=True)
+class ClaimRow:
+    row: QueueRow
+    expired: bool
+
+
 @router.get("/users")
-def users_page(request: Request, db: DbDep, principal: Annotated[Principal, Depends(require("admin"))]):
-    return render(request, "admin_users.html", {"users": store.list_users(db), "roles": store.ROLES})
+def users_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))]):
+    # Admins see who holds which item (ids only, no transcript), so that a claim nobody works can be released.
+    stale_before = utcnow() - web.claim_lifetime
+    claims = [ClaimRow(row=r, expired=claim_expired(r.claimed_at, stale_before))
+              for r in list_items(db, status="open") if r.claimed_by]
+    return render(request, "admin_users.html", {"users": store.list_users(db), "roles": store.ROLES,
+                                                "claims": claims, "claim_hours": web.claim_hours})
+
+
+@router.post("/items/{item_id}/release")
+def release_claim_of_item(item_id: ItemId, db: DbDep,
+                          principal: Annotated[Principal, Depends(require_form("admin"))]):
+    call_id = call_id_of_item(db, item_id)
+    try:
+        holder = release_claim(db, item_id)
+    except ItemNotAvailable as exc:
+        db.rollback()
+        record_event(db, actor=principal.actor, action="release_item", object_type="review_item",
+                     object_id=item_id, outcome="conflict", detail={"call_id": call_id, "problem": exc.problem})
+        db.commit()
+        raise
+    record_event(db, actor=principal.actor, action="release_item", object_type="review_item", object_id=item_id,
+                 detail={"call_id": call_id, "claimed_by": holder, "why": "admin"})
+    db.commit()
+    return RedirectResponse("/admin/users?msg=claim_released", status_code=303)
 
 
 @router.post("/users")
@@ -52,8 +86,7 @@ def switch_user(username: str, db: DbDep, principal: Annotated[Principal, Depend
 
 @router.get("/audit")
 def audit_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))],
-               page: int = 1, actor: str | None = None, action: str | None = None):
-    page = max(page, 1)
+               page: PageNumber = 1, actor: str | None = None, action: str | None = None):
     rows, total = list_audit_events(db, page=page, per_page=web.page_size, actor=actor or None,
                                     action=action or None)
     record_event(db, actor=principal.actor, action="view_audit", object_type="audit_log", object_id=str(page),

@@ -1,7 +1,9 @@
 """Sign-in, sign-out and the home redirect.
 
 The sign-in form is protected against login CSRF with a double-submit token: a random value in a
-short-lived cookie that the form must echo (there is no session yet to hold a token).
+short-lived cookie that the form must echo (there is no session yet to hold a token). Password guessing
+is throttled per user name and per client address (review/web/throttle.py): a refused attempt is a 429
+with Retry-After, and the password is not checked.
 """
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from review.web.auth import (Principal, check_credentials, new_token, same_token
                              token_hash)
 from review.web.deps import (HOME_OF_ROLE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, DbDep, PrincipalDep, WebDep,
                              require_form, session_policy)
+from review.web import throttle
 from review.web.templating import render
+from review.web.throttle import ThrottlePolicy
 from storage.audit import record_event
+from storage.tables import utcnow
 from storage.users import end_web_session
 
 router = APIRouter()
@@ -28,11 +33,14 @@ def safe_next(target: str | None, fallback: str) -> str:
     return fallback
 
 
-def _login_page(request: Request, web, *, next_: str, error: str | None = None, status_code: int = 200):
+def _login_page(request: Request, web, *, next_: str, error: str | None = None, status_code: int = 200,
+                retry_after: int | None = None):
     token = new_token()
     response = render(request, "login.html", {"login_csrf": token, "next": next_, "error": error,
                                              "expired": request.query_params.get("expired") == "1"},
                       status_code=status_code)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                         secure=web.cookie_secure, path="/login")
     return response
@@ -57,20 +65,43 @@ def login(request: Request, db: DbDep, web: WebDep, username: Annotated[str, For
     if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_page(request, web, next_=safe_next(next, ""), status_code=403,
                            error="The sign-in form expired. Please try again.")
+    client = request.client.host if request.client else "unknown"
+    policy, now = ThrottlePolicy.from_settings(web), utcnow()
+    wait = throttle.reserve(db, username, client, policy, now)
+    if wait is not None:
+        # Refused without checking the password: guessing gains nothing while the lockout lasts.
+        record_event(db, actor="web:anonymous", action="sign_in", object_type="user", object_id=username,
+                     outcome="throttled", detail={"client": client, "locked": wait.scope,
+                                                  "until": wait.until.isoformat()})
+        db.commit()
+        return _login_page(request, web, next_=safe_next(next, ""), status_code=429, error=wait.message(now),
+                           retry_after=wait.retry_after(now))
+    db.commit()  # the reserved attempt must be visible to concurrent attempts during the slow check below
     user = check_credentials(db, username, password, n=web.scrypt_n)
     if user is None:
+        now = utcnow()
+        lockouts = throttle.failed(db, username, client, policy, now)
         # The attempted name is attacker-controlled text: it goes into the detail, not the actor column.
         record_event(db, actor="web:anonymous", action="sign_in", object_type="user", object_id=username,
-                     outcome="denied", detail={"client": request.client.host if request.client else None})
+                     outcome="denied", detail={"client": client})
+        for lock in lockouts:
+            record_event(db, actor="web:anonymous", action="sign_in_lockout", object_type=lock.scope,
+                         object_id=lock.name, outcome="locked",
+                         detail={"client": client, "until": lock.until.isoformat(), "seconds": lock.seconds,
+                                 "failures": lock.failures, "lockout": lock.number})
         db.commit()
-        return _login_page(request, web, next_=safe_next(next, ""), status_code=401,
-                           error="Wrong user name or password, or the account is deactivated.")
+        wrong = "Wrong user name or password, or the account is deactivated."
+        if lockouts:
+            return _login_page(request, web, next_=safe_next(next, ""), status_code=429,
+                               error=f"{wrong} {lockouts[0].message(now)}", retry_after=lockouts[0].retry_after(now))
+        return _login_page(request, web, next_=safe_next(next, ""), status_code=401, error=wrong)
+    throttle.succeeded(db, username, client, policy, utcnow())
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         end_web_session(db, token_hash(old))  # a fresh token on every sign-in prevents session fixation
     token = start_session(db, user, session_policy(web))
     record_event(db, actor=f"web:{user.username}", action="sign_in", object_type="user", object_id=user.username,
-                 detail={"client": request.client.host if request.client else None, "role": user.role})
+                 detail={"client": client, "role": user.role})
     db.commit()
     response = RedirectResponse(safe_next(next, HOME_OF_ROLE[user.role]), status_code=303)
     # No Max-Age: the cookie dies with the browser; the server ends the session on idle or lifetime.

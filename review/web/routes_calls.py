@@ -6,6 +6,7 @@ FileResponse answers Range requests (206 + Content-Range), which the audio eleme
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -14,12 +15,15 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from review.call_detail import call_detail
 from review.web.auth import Principal
-from review.web.deps import DbDep, StorageDep, require, require_form
+from review.web.deps import DbDep, StorageDep, WebDep, require, require_form
+from review.web.query import ItemId
 from review.web.transcript_view import transcript_findings, transcript_timeline
 from review.web.templating import render
 from storage.audit import record_event
 from storage.calls import find_call
-from storage.dispositions import InvalidDisposition, ItemNotAvailable, add_disposition, call_id_of_item
+from storage.dispositions import (InvalidDisposition, ItemNotAvailable, add_disposition, call_id_of_item,
+                                  claim_expired)
+from storage.tables import utcnow
 
 router = APIRouter()
 
@@ -32,7 +36,7 @@ def _open_item(detail: dict) -> dict | None:
 
 
 @router.get("/calls/{call_id}")
-def call_page(call_id: str, request: Request, db: DbDep,
+def call_page(call_id: str, request: Request, db: DbDep, web: WebDep,
               principal: Annotated[Principal, Depends(require("read_calls"))]):
     detail = call_detail(db, call_id)
     record_event(db, actor=principal.actor, action="view_call", object_type="call", object_id=call_id,
@@ -41,11 +45,14 @@ def call_page(call_id: str, request: Request, db: DbDep,
     if detail is None:
         raise HTTPException(404, f"No call with id {call_id!r}.")
     item = _open_item(detail)
+    expired = item is not None and bool(item["claimed_by"]) and claim_expired(
+        datetime.fromisoformat(item["claimed_at"]) if item["claimed_at"] else None, utcnow() - web.claim_lifetime)
     may_dispose = (principal.role == "reviewer" and item is not None
-                   and item["claimed_by"] in (None, principal.username))
+                   and (item["claimed_by"] in (None, principal.username) or expired))
     return render(request, "call.html", {
         "call": detail, "timeline": transcript_timeline(detail), "findings": transcript_findings(detail),
-        "open_item": item, "may_dispose": may_dispose, "audio_url": f"/calls/{quote(call_id, safe='')}/audio"})
+        "open_item": item, "claim_expired": expired, "may_dispose": may_dispose,
+        "audio_url": f"/calls/{quote(call_id, safe='')}/audio"})
 
 
 @router.get("/calls/{call_id}/audio")
@@ -80,11 +87,13 @@ def call_audio(call_id: str, request: Request, db: DbDep, storage: StorageDep,
 
 
 @router.post("/items/{item_id}/disposition")
-def dispose(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))],
+def dispose(item_id: ItemId, db: DbDep, web: WebDep,
+            principal: Annotated[Principal, Depends(require_form("work_queue"))],
             disposition: Annotated[str, Form()] = "", note: Annotated[str, Form(max_length=20000)] = ""):
     call_id = call_id_of_item(db, item_id)
     try:
-        add_disposition(db, item_id, reviewer=principal.username, disposition=disposition, note=note)
+        add_disposition(db, item_id, reviewer=principal.username, disposition=disposition, note=note,
+                        stale_before=utcnow() - web.claim_lifetime)
     except (ItemNotAvailable, InvalidDisposition) as exc:
         db.rollback()
         record_event(db, actor=principal.actor, action="dispose", object_type="review_item", object_id=item_id,

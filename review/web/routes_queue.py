@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from review.policy import REASONS
 from review.web.auth import Principal
 from review.web.deps import DbDep, WebDep, require, require_form
-from review.web.query import choice, parse_day
+from review.web.query import ItemId, choice, parse_day
 from review.web.queue_view import SEVERITY_RANK, SORTS, QueueFilters, queue_entries
 from review.web.templating import render
 from storage.audit import record_event
@@ -33,7 +33,8 @@ def queue_page(request: Request, db: DbDep, web: WebDep,
                            severity=choice("severity", severity, tuple(SEVERITY_RANK)),
                            sort=choice("sort", sort, tuple(SORTS), "severity"))
     rows = list_items(db, status=None if filters.status == "all" else filters.status)
-    entries = queue_entries(rows, filters, now=utcnow(), zone=web.zone)
+    now = utcnow()
+    entries = queue_entries(rows, filters, now=now, zone=web.zone, stale_before=now - web.claim_lifetime)
     record_event(db, actor=principal.actor, action="view_queue", object_type="queue", object_id=filters.status,
                  detail={"filters": {k: str(v) for k, v in vars(filters).items() if v}, "items": len(entries)})
     db.commit()
@@ -43,24 +44,28 @@ def queue_page(request: Request, db: DbDep, web: WebDep,
 
 
 @router.post("/items/{item_id}/claim")
-def claim(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
+def claim(item_id: ItemId, db: DbDep, web: WebDep,
+          principal: Annotated[Principal, Depends(require_form("work_queue"))]):
     call_id = call_id_of_item(db, item_id)
     try:
-        claim_item(db, item_id, principal.username)
+        taken = claim_item(db, item_id, principal.username, stale_before=utcnow() - web.claim_lifetime)
     except ItemNotAvailable as exc:
         db.rollback()
         record_event(db, actor=principal.actor, action="claim_item", object_type="review_item", object_id=item_id,
                      outcome="conflict", detail={"call_id": call_id, "problem": exc.problem})
         db.commit()
         raise
+    detail = {"call_id": call_id}
+    if taken.expired_claim_of:
+        detail["expired_claim_of"] = taken.expired_claim_of
     record_event(db, actor=principal.actor, action="claim_item", object_type="review_item", object_id=item_id,
-                 detail={"call_id": call_id})
+                 detail=detail)
     db.commit()
     return RedirectResponse(f"/calls/{quote(call_id, safe='')}?msg=claimed", status_code=303)
 
 
 @router.post("/items/{item_id}/release")
-def release(item_id: int, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
+def release(item_id: ItemId, db: DbDep, principal: Annotated[Principal, Depends(require_form("work_queue"))]):
     call_id = call_id_of_item(db, item_id)
     try:
         release_item(db, item_id, principal.username)

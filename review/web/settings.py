@@ -1,11 +1,12 @@
-"""Settings of the web app (env prefix `CALLREVIEW_WEB_`): sessions, cookies, time zone."""
+"""Settings of the web app (env prefix `CALLREVIEW_WEB_`): sessions, cookies, time zone, claims, sign-in
+throttling."""
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,41 @@ class WebSettings(BaseSettings):
         description="scrypt cost N for password hashes (a power of two; 32 MiB at the default). Raising it "
                     "re-hashes each password at its next sign-in; lower it only for tests.")
     page_size: int = Field(default=50, ge=5, le=500, description="Rows per page in the queue, search and audit log.")
+    claim_hours: int = Field(
+        default=8, ge=1, le=30 * 24,
+        description="A reviewer's claim on a review item expires this many hours after it was made "
+                    "(CALLREVIEW_WEB_CLAIM_HOURS): then anyone may claim or dispose of the item. Claiming "
+                    "again renews it; admins release claims at once, and deactivating a user releases theirs.")
+
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, le=100,
+        description="Wrong passwords for one user name within the window before that name must wait "
+                    "(CALLREVIEW_WEB_SIGN_IN_MAX_FAILURES). Counted whether or not the account exists.")
+    sign_in_max_failures_per_client: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Wrong passwords from one client address, across all user names, within the window "
+                    "before that address must wait (CALLREVIEW_WEB_SIGN_IN_MAX_FAILURES_PER_CLIENT). Behind a "
+                    "reverse proxy the address is the one it forwards (uvicorn trusts X-Forwarded-For from "
+                    "127.0.0.1).")
+    sign_in_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60,
+        description="How long a wrong password counts towards a lockout (CALLREVIEW_WEB_SIGN_IN_WINDOW_MINUTES).")
+    sign_in_lockout_seconds: int = Field(
+        default=60, ge=1, le=24 * 60 * 60,
+        description="The first lockout (CALLREVIEW_WEB_SIGN_IN_LOCKOUT_SECONDS); each further one in a row "
+                    "doubles, up to CALLREVIEW_WEB_SIGN_IN_MAX_LOCKOUT_MINUTES. The right password during a "
+                    "lockout is refused too.")
+    sign_in_max_lockout_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60,
+        description="The longest lockout, however often it recurs (CALLREVIEW_WEB_SIGN_IN_MAX_LOCKOUT_MINUTES).")
+
+    @model_validator(mode="after")
+    def _lockouts_in_order(self) -> "WebSettings":
+        if self.sign_in_max_lockout_minutes * 60 < self.sign_in_lockout_seconds:
+            raise ValueError(f"CALLREVIEW_WEB_SIGN_IN_MAX_LOCKOUT_MINUTES ({self.sign_in_max_lockout_minutes}) is "
+                             f"shorter than CALLREVIEW_WEB_SIGN_IN_LOCKOUT_SECONDS ({self.sign_in_lockout_seconds} "
+                             "s): the longest lockout must be at least the first")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -58,6 +94,10 @@ class WebSettings(BaseSettings):
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(hours=self.session_hours)
+
+    @property
+    def claim_lifetime(self) -> timedelta:
+        return timedelta(hours=self.claim_hours)
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,7 @@ MESSAGES = {
     "signed_out": "You are signed out.",
     "user_added": "User created.",
     "user_updated": "User updated.",
+    "claim_released": "Claim released; the item is back in the queue.",
 }
 
 

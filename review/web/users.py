@@ -8,6 +8,7 @@ from sqlmodel import Session
 from review.web.auth import hash_password
 from storage import users as store
 from storage.audit import record_event
+from storage.dispositions import release_claims_of
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -46,7 +47,15 @@ def create_user(session: Session, *, username: str, password: str, role: str, ac
 
 
 def set_active(session: Session, user: store.User, active: bool, *, actor: str) -> None:
-    """Activate or deactivate a user (deactivation ends their sessions) and log it (the caller commits)."""
+    """Activate or deactivate a user and log it (the caller commits).
+
+    Deactivation ends their sessions and releases their claims on review items, one audit row per item:
+    a deactivated reviewer will never finish them, and their claims would keep everyone else off.
+    """
     store.set_user_active(session, user, active)
     record_event(session, actor=actor, action="user_activate" if active else "user_deactivate",
                  object_type="user", object_id=user.username)
+    if not active:
+        for item_id, call_id in release_claims_of(session, user.username):
+            record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
+                         detail={"call_id": call_id, "claimed_by": user.username, "why": "user_deactivated"})

@@ -131,3 +131,23 @@ def test_report_json_html_and_pdf(db, tmp_path):
 def test_report_refuses_bad_period_and_suffix(db, tmp_path):
     assert cli("report", "--from", "2017-06-30", "--to", "2017-06-01").exit_code == 2
     assert cli("report", "--from", "2017-06-01", "--to", "2017-06-30", "--out", str(tmp_path / "r.docx")).exit_code == 2
+
+
+@pytest.mark.parametrize("option,value,name", [("--to", "9999-12-31", "date_to"),
+                                               ("--from", "0001-01-01", "date_from")])
+def test_search_date_out_of_range_is_exit_2_and_audited(db, option, value, name):
+    result = cli("search", "door", option, value)
+    assert result.exit_code == 2
+    assert f"{option} must be a day from 1900-01-01 to 2999-12-31, got {value}" in one_line(result)
+    [event] = events(db, "search")
+    assert event.outcome == f"invalid_{name}"
+
+
+@pytest.mark.parametrize("option,value,name", [("--to", "9999-12-31", "date_to"),
+                                               ("--from", "1899-12-31", "date_from")])
+def test_report_date_out_of_range_is_exit_2_and_audited(db, option, value, name):
+    args = {"--from": "2017-01-01", "--to": "2017-12-31", option: value}
+    result = cli("report", *[x for pair in args.items() for x in pair], "--json")
+    assert result.exit_code == 2 and f"{option} must be a day from 1900-01-01" in one_line(result)
+    [event] = events(db, "export_report")
+    assert event.outcome == f"invalid_{name}"

@@ -68,3 +68,36 @@ def test_dispositions_csv_quotes_notes_and_defuses_formulas(samples):
         ("CR-SAMPLE-002", "confirmed", "ia:jones"), ("CR-SAMPLE-003", "escalated", "ia:smith")]
     assert rows[0]["note"] == 'Door knock, "two cars", sent.\nSecond line.'
     assert rows[1]["note"].startswith("'=")
+
+
+# Spreadsheets skip leading whitespace before reading a formula, so " =cmd" runs as surely as "=cmd".
+@pytest.mark.parametrize("note", [" =HYPERLINK(\"http://x\")", "\t=1+1", "\r=1+1", "\n+1+1", "  \t @SUM(A1)",
+                                  "\u00a0-2+3", "\u3000=1", "\t", "\r"])
+def test_csv_defuses_formulas_behind_leading_whitespace(samples, note):
+    dispose(samples, "CR-SAMPLE-002", "confirmed", note)
+    samples.commit()
+    [row] = list(csv.DictReader(io.StringIO(dispositions_csv(samples), newline="")))
+    assert row["note"] == "'" + note
+
+
+def test_csv_defuses_formulas_in_sidecar_fields_too(session):
+    add_call(session, "CR-F-1", [("ice", "hello")], officer="  =HYPERLINK(\"http://x\",\"Lt. Reyes\")",
+             verdict="mismatch", reasons=("dispatch_without_basis",))
+    session.commit()
+    [row] = list(csv.DictReader(io.StringIO(queue_csv(session), newline="")))
+    assert row["commanding_officer"].startswith("'  =")
+
+
+@pytest.mark.parametrize("note", ["fine", " fine", "Lt. Reyes - sent two cars", "e-mail sent"])
+def test_csv_leaves_plain_text_alone(samples, note):
+    dispose(samples, "CR-SAMPLE-002", "confirmed", note)
+    samples.commit()
+    [row] = list(csv.DictReader(io.StringIO(dispositions_csv(samples), newline="")))
+    assert row["note"] == note
+
+
+def test_a_carriage_return_inside_a_note_stays_in_its_row(samples):
+    dispose(samples, "CR-SAMPLE-002", "confirmed", "sent two cars\r=1+1")
+    samples.commit()
+    [row] = list(csv.DictReader(io.StringIO(dispositions_csv(samples), newline="")))
+    assert row["note"] == "sent two cars\r=1+1" and row["call_id"] == "CR-SAMPLE-002"

@@ -25,6 +25,7 @@ ROUTES = [
     ("POST", "/items/1/disposition", {"reviewer"}),
     ("POST", "/admin/users", {"admin"}),
     ("POST", "/admin/users/bob/active", {"admin"}),
+    ("POST", "/admin/items/1/release", {"admin"}),
     ("POST", "/logout", {"reviewer", "supervisor", "admin"}),
 ]
 PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}

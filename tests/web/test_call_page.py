@@ -158,3 +158,39 @@ def test_words_an_uncertain_verdict_hinges_on_are_marked_and_explained(client, w
     assert "\u201cThis\u201d (ice, 3.3\u20139.9 s) may be a door knock: ICE may be asking officers to make contact at a home." in html
     assert re.search(r'<mark class="tag-unsure ?" title="unsure: may be door knock">This</mark>', html)
     assert "only because of words the tagger reads weakly" in html
+
+
+def _add_unusable_call(settings, folder) -> str:
+    """A call whose transcript is only noise markers, run through intake, transcript import and assessment."""
+    from flows.stages import assess_stored_call, intake_recording, transcribe_call
+    from review.rules import load_rules
+    from tests.conftest import write_tone_wav
+
+    folder.mkdir()
+    wav = write_tone_wav(folder / "CR-NOISE-1.wav", seconds=2.0)
+    (folder / "CR-NOISE-1.transcript.json").write_text(json.dumps({"language": "en", "segments": [
+        {"start": 0.0, "end": 1.0, "speaker": "officer", "text": "[inaudible]"},
+        {"start": 1.0, "end": 2.0, "speaker": "ice", "text": "[static] [inaudible]"}]}), encoding="utf-8")
+    intake = intake_recording(settings, wav, None)
+    transcribe_call(settings, intake.call_pk, wav, engine_factory=None)
+    result = assess_stored_call(settings, intake.call_pk, load_rules())
+    assert result.verdict == "needs_review"
+    return intake.call_id
+
+
+def test_an_unusable_transcript_says_it_was_not_tagged_not_that_nothing_was_found(client, web_storage, tmp_path):
+    call_id = _add_unusable_call(web_storage, tmp_path / "inbox")
+    with open_session(web_storage) as s:
+        assert current_assessment(s, find_call(s, call_id).id).unusable
+    sign_in(client, "alice")
+    html = client.get(f"/calls/{call_id}").text
+    shown = html[html.index('<div class="shown">'):html.index('<section class="recording">')]
+    assert "Not tagged: transcript judged unusable." in shown
+    assert "was found" not in shown
+    # A usable call with nothing in it keeps the old sentence.
+    with open_session(web_storage) as s:
+        record = current_assessment(s, find_call(s, "CR-SAMPLE-001").id)
+        for tag in s.exec(select(TagRecord).where(TagRecord.assessment_pk == record.id)).all():
+            s.delete(tag)
+        s.commit()
+    assert "door knock was found" in client.get("/calls/CR-SAMPLE-001").text
