@@ -86,11 +86,11 @@ def test_serve_refuses_a_bad_cron_expression_and_a_missing_inbox(tmp_path):
 # --- recheck -------------------------------------------------------------------------------------------
 
 def _changed_rules(tmp_path: Path) -> Path:
-    """The packaged rules with a new version and without the door-knock and typed-warrant rules."""
+    """The packaged rules with a new version and without the door-knock and criminal-warrant rules."""
     rules = yaml.safe_load((ROOT / "review" / "rules" / "default.yaml").read_text())
     rules["version"] = "test-recheck-2"
     rules["mentions"] = [r for r in rules["mentions"]
-                         if not r["id"].startswith("door_knock.") and r["id"] != "criminal_warrant.typed"]
+                         if not r["id"].startswith(("door_knock.", "criminal_warrant."))]
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(rules, sort_keys=False))
     return path
