@@ -73,7 +73,7 @@ def render(cases: list[Path], audio_dir: Path) -> None:
 
 def read_kept(path: Path):
     """A transcript written by --keep."""
-    from transcribe.segments import Segment, Transcript, Word
+    from callreview.transcribe.segments import Segment, Transcript, Word
 
     data = json.loads(path.read_text())
     segments = tuple(Segment(**{**d, "words": tuple(Word(**w) for w in d["words"]), "flags": tuple(d["flags"])})
@@ -110,13 +110,13 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
 
-    from review.assessment import assess_call
-    from review.cases import read_case, read_expected
-    from review.evaluation import ScoredCase, score_cases
-    from review.rules import load_rules
-    from transcribe.audio import load_audio
-    from transcribe.engine import get_engine
-    from transcribe.settings import WhisperSettings
+    from callreview.core.assessment import assess_call
+    from callreview.core.cases import read_case, read_expected
+    from callreview.core.evaluation import ScoredCase, score_cases
+    from callreview.core.rules import load_rules
+    from callreview.transcribe.audio import load_audio
+    from callreview.transcribe.engine import get_engine
+    from callreview.transcribe.settings import WhisperSettings
 
     rules = load_rules()
     cases = sorted(a.cases.glob("*.json"))

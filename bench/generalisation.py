@@ -4,7 +4,7 @@
 Each writer's set (tests/data/<writer>/, labelled by someone other than its writer, disagreements settled
 against DESIGN.md) is scored three ways, side by side in one run:
 - `baseline`: the rules file at a git revision before the generalisation work (--baseline-rev);
-- `shipped`: the rules file as it is now (review/rules/default.yaml, or --rules);
+- `shipped`: the rules file as it is now (callreview/core/rules/default.yaml, or --rules);
 - `left out`: the same file without every rule, trigger, exclusion and doubt whose `written_for` names this
   writer, i.e. the rules as they would be had this writer's calls never been read. This is the figure
   that measures generalisation; `shipped` on a set its rules were written for measures fit.
@@ -64,11 +64,11 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
 
-    from review.evaluation import evaluate_cases
-    from review.rules import compile_rules
+    from callreview.core.evaluation import evaluate_cases
+    from callreview.core.rules import compile_rules
 
     data = yaml.safe_load(a.rules.read_text(encoding="utf-8"))
-    baseline_text = subprocess.run(["git", "-C", str(ROOT), "show", f"{a.baseline_rev}:review/rules/default.yaml"],
+    baseline_text = subprocess.run(["git", "-C", str(ROOT), "show", f"{a.baseline_rev}:callreview/core/rules/default.yaml"],
                                    capture_output=True, text=True, check=True).stdout
     variants = {"baseline": lambda w: compile_rules(yaml.safe_load(baseline_text), f"{a.baseline_rev}:default.yaml"),
                 "shipped": lambda w: compile_rules(data, str(a.rules)),

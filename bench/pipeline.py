@@ -12,7 +12,7 @@ as `callreview run` runs them, on a fresh SQLite database per run:
 Each is run on the thread runner and on a local Dask cluster (`CALLREVIEW_DASK_ADDRESS=local`), with 1 and
 2 workers, one after the other in this process, so the ratios are measured side by side.
 
-Stage time is measured by wrapping `flows.stages.intake_recording / transcribe_call / assess_stored_call`
+Stage time is measured by wrapping `callreview.flows.stages.intake_recording / transcribe_call / assess_stored_call`
 (installed here, and in each Dask worker through a worker preload); nothing in the package is edited.
 Orchestration overhead per call = (workers x flow wall time - seconds inside the stage functions) / calls:
 the worker-seconds a call costs beyond its own work (Prefect task runs and state reports, futures, Dask
@@ -188,8 +188,8 @@ _log_lock = threading.Lock()
 
 
 def install_stage_timers() -> None:
-    """Wrap the stage functions in `flows.stages` (idempotent); the tasks look them up there at call time."""
-    from flows import stages
+    """Wrap the stage functions in `callreview.flows.stages` (idempotent); the tasks look them up there at call time."""
+    from callreview.flows import stages
 
     for name in STAGES:
         fn = getattr(stages, name)
@@ -252,11 +252,11 @@ class Result:
 
 
 def run_once(n: int, mode: str, runner: str, workers: int) -> Result:
-    from flows.inbox import configured_flow
-    from flows.settings import BatchSettings
-    from storage.db import dispose_engines
-    from storage.settings import StorageSettings
-    from transcribe.settings import WhisperSettings
+    from callreview.flows.inbox import configured_flow
+    from callreview.flows.settings import BatchSettings
+    from callreview.storage.db import dispose_engines
+    from callreview.storage.settings import StorageSettings
+    from callreview.transcribe.settings import WhisperSettings
 
     inbox = inbox_for(n, mode)
     work = OUT / "runs" / f"{mode}-{runner}-{workers}-{n}"

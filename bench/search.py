@@ -2,7 +2,7 @@
 
 Writes N segments (default 1,000,000) of generated call talk straight into a fresh SQLite file with
 the project's schema (bulk inserts, no triggers), builds the search index with
-`storage.search.install_search_index`, then runs a fixed query mix through `storage.search.search`
+`callreview.storage.search.install_search_index`, then runs a fixed query mix through `callreview.storage.search.search`
 and prints build time, p50/p95/p99 per query kind with and without filters, and the database size.
 
 Usage: python bench/search.py [--segments N] [--db PATH] [--repeat R] [--seed S]
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session, SQLModel, create_engine  # noqa: E402
 
-from storage import tables  # noqa: E402,F401  (registers the tables)
-from storage.search import install_search_index, search  # noqa: E402
+from callreview.storage import tables  # noqa: E402,F401  (registers the tables)
+from callreview.storage.search import install_search_index, search  # noqa: E402
 
 # --- vocabulary: slots and templates written for the bench (not taken from the dev cases) -------------
 

@@ -89,7 +89,7 @@ def make_call(minutes: float, path: Path) -> Path:
 
 
 def settings_for(engine: str, beam: int, vad: bool, model: str = "tiny.en", fallback: bool = False):
-    from transcribe.settings import WhisperSettings
+    from callreview.transcribe.settings import WhisperSettings
 
     return WhisperSettings(engine=engine, model=model, beam_size=beam, vad=vad, word_timestamps=False,
                            temperature_fallback=fallback)
@@ -105,14 +105,14 @@ def bare_speech(samples: np.ndarray) -> np.ndarray:
 
 def run_one(path: Path, engine: str, mode: str, beam: int, model: str = "tiny.en") -> dict:
     """Child process: one measurement; prints JSON."""
-    from transcribe.audio import load_audio
-    from transcribe.engine import get_engine
-    from transcribe.vad import detect_speech
+    from callreview.transcribe.audio import load_audio
+    from callreview.transcribe.engine import get_engine
+    from callreview.transcribe.vad import detect_speech
 
     settings = settings_for(engine, beam, vad=mode in ("pipeline", "pipeline-fb"), model=model,
                             fallback=mode == "pipeline-fb")
     eng = get_engine(settings)  # model load is not timed: a batch loads once
-    from transcribe.audio import probe_audio
+    from callreview.transcribe.audio import probe_audio
 
     # For long calls in pipeline mode, skip the separate decode/VAD timing: holding the whole file in memory
     # for it would hide the pipeline's own (windowed) peak memory.

@@ -34,8 +34,8 @@ def _sign_in(page, username: str) -> None:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from review.web.app import create_app
-    from review.web.settings import WebSettings
+    from callreview.web.app import create_app
+    from callreview.web.settings import WebSettings
 
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

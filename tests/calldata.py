@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from storage import calls as store
-from storage.tables import Call, Disposition, ReviewItem, SegmentRecord, TagRecord
+from callreview.storage import calls as store
+from callreview.storage.tables import Call, Disposition, ReviewItem, SegmentRecord, TagRecord
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 

@@ -26,8 +26,8 @@ POSTGRES_URL = os.environ.get("CALLREVIEW_TEST_POSTGRES_URL")
 @contextmanager
 def make_storage_settings(backend: str, tmp_path: Path):
     """StorageSettings on a fresh database: an SQLite file in tmp_path, or a new PostgreSQL database."""
-    from storage.db import dispose_engines
-    from storage.settings import StorageSettings
+    from callreview.storage.db import dispose_engines
+    from callreview.storage.settings import StorageSettings
 
     data_dir = tmp_path / "data"
     if backend == "sqlite":
@@ -80,7 +80,7 @@ def storage_settings(tmp_path):
 
 @pytest.fixture
 def session(storage_settings):
-    from storage.db import open_session
+    from callreview.storage.db import open_session
 
     with open_session(storage_settings) as s:
         yield s

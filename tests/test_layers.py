@@ -1,34 +1,60 @@
-"""DESIGN.md layers: storage < transcribe < review < flows; a package imports only from those below it."""
+"""DESIGN.md layers, bottom to top: storage and transcribe < core < service < flows, cli, web.
+
+A package imports only from the packages below it (and itself); transcribe knows nothing about the
+database, and the three edges (flows, cli, web) never import each other.
+"""
 import ast
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parents[1] / "callreview"
 ALLOWED = {
     "storage": {"storage"},
     "transcribe": {"transcribe"},  # "knows nothing about the database"
-    "review": {"review", "storage", "transcribe"},
-    "flows": {"flows", "review", "storage", "transcribe"},
+    "core": {"core", "transcribe"},  # the pure domain: no storage, no session
+    "service": {"service", "core", "storage", "transcribe"},
+    "flows": {"flows", "service", "core", "storage", "transcribe"},
+    "cli": {"cli", "flows", "service", "core", "storage", "transcribe"},
+    "web": {"web", "service", "core", "storage", "transcribe"},
 }
+TOP_LEVEL_FORMER = {"storage", "transcribe", "review", "flows"}
 
 
-def _imported_packages(path: Path) -> set[str]:
+def _imported(path: Path) -> tuple[set[str], set[str]]:
+    """(callreview subpackages imported, former top-level names imported) by one module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
+    modules = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            modules += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-    return found & set(ALLOWED)
+            modules.append(node.module)
+    inner = {m.split(".")[1] for m in modules if m.startswith("callreview.") and m.count(".") >= 1}
+    former = {m.split(".")[0] for m in modules} & TOP_LEVEL_FORMER
+    return inner & set(ALLOWED), former
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_package_imports_only_from_layers_below(package):
     offenders = {}
-    for path in (ROOT / package).rglob("*.py"):
-        wrong = _imported_packages(path) - ALLOWED[package]
+    for path in (PACKAGE / package).rglob("*.py"):
+        inner, former = _imported(path)
+        wrong = (inner - ALLOWED[package]) | former
         if wrong:
-            offenders[str(path.relative_to(ROOT))] = sorted(wrong)
+            offenders[str(path.relative_to(PACKAGE.parent))] = sorted(wrong)
     assert offenders == {}
+
+
+def test_every_module_lives_in_a_layer():
+    loose = [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert loose == []
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(ALLOWED)
+
+
+def test_only_callreview_is_installed_as_a_top_level_package():
+    import tomllib
+
+    data = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["callreview*"]
+    assert data["project"]["scripts"] == {"callreview": "callreview.cli.app:main"}

@@ -12,8 +12,8 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
-from storage.db import dispose_engines
+from callreview.cli.app import app
+from callreview.storage.db import dispose_engines
 
 runner = CliRunner()
 
@@ -21,9 +21,9 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, samples_dir):
     """A data folder holding the three sample calls: 001 consistent, 002 and 003 with open review items."""
-    from flows.stages import assess_stored_call, intake_recording, transcribe_call
-    from review.rules import load_rules
-    from storage.settings import StorageSettings
+    from callreview.flows.stages import assess_stored_call, intake_recording, transcribe_call
+    from callreview.core.rules import load_rules
+    from callreview.storage.settings import StorageSettings
 
     root = tmp_path_factory.mktemp("cli-custody")
     inbox, data = root / "inbox", root / "data"

@@ -1,4 +1,4 @@
-"""flows.output: what the CLI prints through rich is data, never markup.
+"""callreview.cli.output: what the CLI prints through rich is data, never markup.
 
 Transcripts say "[inaudible]" and sidecars are written by other programs: rich must print both as they
 are. Before the fix "[inaudible]" vanished from `show` (rich read it as a style tag) and a "[/]" in any
@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from calldata import add_call
-from flows.cli import app
-from storage.db import open_session
+from callreview.cli.app import app
+from callreview.storage.db import open_session
 
 runner = CliRunner()
 

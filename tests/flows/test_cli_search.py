@@ -1,4 +1,4 @@
-"""flows.cli_search: search, export, export-queue, export-dispositions and report through the CLI, audited."""
+"""callreview.cli.search: search, export, export-queue, export-dispositions and report through the CLI, audited."""
 import csv
 import json
 
@@ -8,10 +8,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from calldata import dispose, load_samples
-from flows.cli import app
-from storage.audit import verify_audit_chain
-from storage.db import open_session
-from storage.tables import AuditEvent
+from callreview.cli.app import app
+from callreview.storage.audit import verify_audit_chain
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent
 
 runner = CliRunner()
 

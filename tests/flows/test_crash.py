@@ -34,9 +34,9 @@ from sqlmodel import func, select
 
 from inboxes import CASES, render_inbox
 from live_prefect import cli_env, prefect_api_url
-from storage.custody import verify_archive
-from storage.db import dispose_engines, open_session
-from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, ReviewItem, SegmentRecord,
+from callreview.storage.custody import verify_archive
+from callreview.storage.db import dispose_engines, open_session
+from callreview.storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, ReviewItem, SegmentRecord,
                             TranscriptRecord)
 
 N_CALLS = 12
@@ -66,8 +66,8 @@ def _run_in_process(inbox: Path, storage, workers: int = 1, whisper=None) -> dic
     """The batch as `callreview run` runs it, in this process (no second start-up of Prefect and torch)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.inbox import configured_flow
-    from flows.settings import BatchSettings
+    from callreview.flows.inbox import configured_flow
+    from callreview.flows.settings import BatchSettings
 
     with temporary_settings({PREFECT_API_URL: prefect_api_url()}):
         summary = configured_flow(BatchSettings(workers=workers))(str(inbox), storage=storage,
@@ -199,9 +199,9 @@ def test_a_batch_killed_mid_run_is_finished_by_the_next_run_exactly_once(kill_po
 
 _KILL_INSIDE_TRANSACTION = """
 import os, signal
-from storage.audit import record_event
-from storage.db import open_session
-from storage.settings import StorageSettings
+from callreview.storage.audit import record_event
+from callreview.storage.db import open_session
+from callreview.storage.settings import StorageSettings
 
 with open_session(StorageSettings()) as session:
     record_event(session, actor="batch", action="intake", object_type="call", object_id="killed")
@@ -212,7 +212,7 @@ with open_session(StorageSettings()) as session:
 
 def test_a_killed_transaction_leaves_the_audit_chain_whole(storage_settings):
     """A stage killed between writing its audit row and committing must not read as tampering later."""
-    from storage.audit import record_event, verify_audit_chain
+    from callreview.storage.audit import record_event, verify_audit_chain
 
     with open_session(storage_settings) as s:
         record_event(s, actor="batch", action="intake", object_type="call", object_id="before")
@@ -232,7 +232,7 @@ def test_a_killed_transaction_leaves_the_audit_chain_whole(storage_settings):
 _KILL_INSIDE_ARCHIVE_COPY = """
 import os, sys
 from pathlib import Path
-from storage.archive import archive_file
+from callreview.storage.archive import archive_file
 
 os.mkfifo(sys.argv[1])  # reading a FIFO blocks: the copy has begun and stays open until the kill
 archive_file(Path(sys.argv[1]), Path(sys.argv[2]), max_bytes=1 << 30)
@@ -271,7 +271,7 @@ KILL_POINTS = ("server_starting", "intake", "transcription", "assessment", "end"
 
 @pytest.fixture(scope="module")
 def whisper_pack() -> Path:
-    from transcribe.models import verified_pack
+    from callreview.transcribe.models import verified_pack
 
     pack = verified_pack()
     if pack is None:
@@ -298,7 +298,7 @@ def orphan_inbox(crash_inbox, tmp_path_factory) -> Path:
 
 
 def _whisper(pack: Path):
-    from transcribe.settings import WhisperSettings
+    from callreview.transcribe.settings import WhisperSettings
 
     return WhisperSettings(engine="faster-whisper", model=str(pack), beam_size=1)
 

@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from inboxes import CASES, render_inbox
 from live_prefect import prefect_api_url
-from storage.db import open_session
-from storage.tables import AssessmentRecord, Call, ReviewItem, TranscriptRecord
+from callreview.storage.db import open_session
+from callreview.storage.tables import AssessmentRecord, Call, ReviewItem, TranscriptRecord
 
 IMPORTED = ("TC-01", "TC-02", "TC-04", "TC-05")  # consistent, mismatch, needs_review, missing_log
 WHISPERED = "TC-17"  # no transcript sidecar: the worker runs Whisper
@@ -32,7 +32,7 @@ def dask_inbox(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def whisper(random_whisper_checkpoint):
-    from transcribe.settings import WhisperSettings
+    from callreview.transcribe.settings import WhisperSettings
 
     # Greedy, English, one thread per worker, and fallback thresholds out of reach: a random model's noise
     # would otherwise send every window through beam search and all six temperatures (minutes per call).
@@ -43,8 +43,8 @@ def whisper(random_whisper_checkpoint):
 def _run(inbox: Path, storage, whisper, **batch) -> dict:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.inbox import configured_flow
-    from flows.settings import BatchSettings
+    from callreview.flows.inbox import configured_flow
+    from callreview.flows.settings import BatchSettings
 
     # The workers are other processes: they report to the API the flow's settings name, a real server here.
     with temporary_settings({PREFECT_API_URL: prefect_api_url()}):

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox_files import display_path
+from callreview.flows.inbox_files import display_path
 from sqlmodel import select
 
-from storage.archive import sha256_file
-from storage.db import dispose_engines, open_session
-from storage.settings import StorageSettings
-from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord,
+from callreview.storage.archive import sha256_file
+from callreview.storage.db import dispose_engines, open_session
+from callreview.storage.settings import StorageSettings
+from callreview.storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord,
                             Quarantine, ReviewItem, SegmentRecord, TagRecord, TranscriptRecord)
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -215,7 +215,7 @@ class Batch:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory, prefect_harness) -> Batch:
     """The samples processed, then every hostile case dropped into the same inbox and run once."""
-    from flows.inbox import process_inbox
+    from callreview.flows.inbox import process_inbox
 
     root = tmp_path_factory.mktemp("hostile")
     inbox, outside = root / "inbox", root / "outside"
@@ -285,7 +285,7 @@ def test_sidecars_saved_with_a_byte_order_mark_are_read(batch):
 
 
 def test_archive_still_verifies_after_the_hostile_batch(batch):
-    from storage.custody import verify_archive
+    from callreview.storage.custody import verify_archive
 
     with open_session(batch.storage) as s:
         report = verify_archive(s, batch.storage)
@@ -302,7 +302,7 @@ def test_refused_files_are_recorded_and_audited_without_oversized_copies(batch):
 
 
 def test_a_2gb_sparse_file_is_refused_without_being_read(storage_settings, tmp_path):
-    from flows.stages import intake_recording
+    from callreview.flows.stages import intake_recording
 
     huge = tmp_path / "huge.flac"
     with open(huge, "wb") as f:
@@ -324,7 +324,7 @@ def _bytes_read() -> int:
 
 def test_a_recording_over_the_duration_limit_is_refused_from_its_header_without_being_decoded(storage_settings,
                                                                                               tmp_path):
-    from flows.stages import intake_recording
+    from callreview.flows.stages import intake_recording
 
     # Two hours of stereo 8 kHz silence: 1.6 MB of FLAC, which decodes to 920 MB of samples.
     long = tmp_path / "left-running.flac"

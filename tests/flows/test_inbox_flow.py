@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from storage.db import open_session
-from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Quarantine, ReviewItem,
+from callreview.storage.db import open_session
+from callreview.storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Quarantine, ReviewItem,
                             SegmentRecord, TagRecord, TranscriptRecord)
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -28,7 +28,7 @@ def _queued_call_ids(storage):
 
 
 def run_flow(inbox, storage, **kw):
-    from flows.inbox import process_inbox
+    from callreview.flows.inbox import process_inbox
 
     return process_inbox(str(inbox), storage=storage, **kw)
 
@@ -88,7 +88,7 @@ def test_a_bad_sidecar_quarantines_its_call_without_storing_it(sample_inbox, sto
 
 
 def test_a_run_that_stopped_after_intake_is_finished_by_the_next(sample_inbox, storage_settings):
-    from flows.stages import intake_recording
+    from callreview.flows.stages import intake_recording
 
     result = intake_recording(storage_settings, sample_inbox / "CR-SAMPLE-002.wav", sample_inbox / "CR-SAMPLE-002.json")
     assert result.status == "new"
@@ -99,7 +99,7 @@ def test_a_run_that_stopped_after_intake_is_finished_by_the_next(sample_inbox, s
 
 
 def test_every_stage_is_in_the_audit_log(sample_inbox, storage_settings):
-    from storage.audit import verify_audit_chain
+    from callreview.storage.audit import verify_audit_chain
 
     run_flow(sample_inbox, storage_settings)
     with open_session(storage_settings) as s:
@@ -110,7 +110,7 @@ def test_every_stage_is_in_the_audit_log(sample_inbox, storage_settings):
 
 def test_recording_without_transcript_goes_through_whisper(tmp_path, storage_settings, samples_dir,
                                                           random_whisper_checkpoint):
-    from transcribe.settings import WhisperSettings
+    from callreview.transcribe.settings import WhisperSettings
 
     inbox = tmp_path / "whisper-inbox"
     inbox.mkdir()
@@ -130,7 +130,7 @@ def test_recording_without_transcript_goes_through_whisper(tmp_path, storage_set
 
 def test_a_call_whose_transcription_fails_is_kept_with_its_error_and_the_batch_goes_on(
         tmp_path, storage_settings, samples_dir):
-    from transcribe.settings import WhisperSettings
+    from callreview.transcribe.settings import WhisperSettings
 
     inbox = tmp_path / "failing-inbox"
     inbox.mkdir()

@@ -90,7 +90,7 @@ def ten_hour_inbox(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def test_a_ten_hour_stereo_call_is_processed_in_under_1_gb(ten_hour_inbox, tmp_path):
-    from transcribe.models import verified_pack
+    from callreview.transcribe.models import verified_pack
 
     inbox, spoken = ten_hour_inbox
     pack = verified_pack()

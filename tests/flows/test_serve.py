@@ -15,8 +15,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from live_prefect import cli_env, prefect_api_url
-from storage.db import open_session
-from storage.tables import AssessmentRecord, Call, ReviewItem, TagRecord
+from callreview.storage.db import open_session
+from callreview.storage.tables import AssessmentRecord, Call, ReviewItem, TagRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT = "process-inbox/callreview-nightly"
@@ -72,7 +72,7 @@ def test_serve_registers_the_nightly_deployment_on_a_prefect_server(tmp_path):
 
 
 def test_serve_refuses_a_bad_cron_expression_and_a_missing_inbox(tmp_path):
-    from flows.cli import app
+    from callreview.cli.app import app
 
     runner = CliRunner()
     bad_cron = runner.invoke(app, ["serve", "--inbox", str(tmp_path), "--cron", "at two"])
@@ -97,7 +97,7 @@ def _changed_rules(tmp_path: Path) -> Path:
 
 
 def _recheck(storage, rules: Path | None, *args: str) -> dict:
-    from flows.cli import app
+    from callreview.cli.app import app
 
     env = {"CALLREVIEW_DATA_DIR": str(storage.data_dir), "CALLREVIEW_DATABASE_URL": storage.url,
            "CALLREVIEW_RULES": str(rules) if rules else None}
@@ -130,7 +130,7 @@ def _current(storage) -> dict:
 
 
 def test_recheck_after_a_rules_change_closes_and_opens_items_once(sample_inbox, storage_settings, tmp_path):
-    from flows.inbox import process_inbox
+    from callreview.flows.inbox import process_inbox
 
     with _api():
         process_inbox(str(sample_inbox), storage=storage_settings)
@@ -179,7 +179,7 @@ def test_recheck_after_a_rules_change_closes_and_opens_items_once(sample_inbox, 
 
 
 def test_recheck_since_a_date_leaves_older_calls_alone(sample_inbox, storage_settings, tmp_path):
-    from flows.inbox import process_inbox
+    from callreview.flows.inbox import process_inbox
 
     with _api():
         process_inbox(str(sample_inbox), storage=storage_settings)

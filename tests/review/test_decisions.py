@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from review.decisions import parse_csv_row, parse_decision_log, read_decision_log
-from review.errors import InvalidDecisionLog
+from callreview.core.decisions import parse_csv_row, parse_decision_log, read_decision_log
+from callreview.core.errors import InvalidDecisionLog
 
 GOOD = {"call_id": "CR-1", "received_at": "2017-04-12T14:05:00-04:00", "requesting_agency": "ICE ERO",
         "requester": "R. Vance", "commanding_officer": "Lt. M. Keene", "decision": "dispatched",

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from review.assessment import assess_call, assessment_to_json
-from review.decisions import DecisionLog
-from review.doubts import describe_doubt, find_doubts
-from review.errors import InvalidRules
-from review.rules import compile_rules, load_rules
-from review.tagging import tag_transcript
-from transcribe.segments import Segment
+from callreview.core.assessment import assess_call, assessment_to_json
+from callreview.core.decisions import DecisionLog
+from callreview.core.doubts import describe_doubt, find_doubts
+from callreview.core.errors import InvalidRules
+from callreview.core.rules import compile_rules, load_rules
+from callreview.core.tagging import tag_transcript
+from callreview.transcribe.segments import Segment
 
 RULES = load_rules()
 WARRANT = ("ice", "We have a felony warrant on him out of circuit court, burglary.")
@@ -96,7 +96,7 @@ def test_a_dispatch_whose_only_emergency_is_a_weapon_named_goes_to_a_person():
 
 
 def _heard(text: str, probabilities: dict[str, float], speaker: str = "ice", start: float = 10.0):
-    from transcribe.segments import Word
+    from callreview.transcribe.segments import Word
 
     words, t = [], start
     for token in text.split():

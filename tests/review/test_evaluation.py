@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from review.assessment import assess_call, assess_case_file, assessment_to_json
-from review.cases import read_case, read_expected
-from review.errors import InvalidCase
-from review.evaluation import ScoredCase, evaluate_cases, score_cases
-from review.rules import load_rules
+from callreview.core.assessment import assess_call, assess_case_file, assessment_to_json
+from callreview.core.cases import read_case, read_expected
+from callreview.core.errors import InvalidCase
+from callreview.core.evaluation import ScoredCase, evaluate_cases, score_cases
+from callreview.core.rules import load_rules
 
 from degrade import degrade_segments
 
@@ -124,8 +124,8 @@ def test_bad_case_files_are_refused_with_the_file_named(tmp_path, content, messa
 
 def _scored(call_id: str, expected_verdict: str, expected_reasons: list[str], got_verdict: str,
             got_reasons: tuple[str, ...]) -> ScoredCase:
-    from review.assessment import CallAssessment
-    from review.policy import Verdict
+    from callreview.core.assessment import CallAssessment
+    from callreview.core.policy import Verdict
 
     got = CallAssessment(mentions=[], counted=(), unusable=False, verdict=Verdict(got_verdict, got_reasons, ()),
                          rules_version="t")

@@ -1,4 +1,4 @@
-"""review.exports: WebVTT that a standard parser reads, SRT, and CSV of the queue and dispositions."""
+"""callreview.service.exports: WebVTT that a standard parser reads, SRT, and CSV of the queue and dispositions."""
 import csv
 import io
 
@@ -6,8 +6,8 @@ import pytest
 import webvtt
 
 from calldata import add_call, add_version, dispose, load_samples
-from review.exports import ExportError, dispositions_csv, export_transcript, queue_csv, transcript_srt, transcript_vtt
-from storage import calls as store
+from callreview.service.exports import ExportError, dispositions_csv, export_transcript, queue_csv, transcript_srt, transcript_vtt
+from callreview.storage import calls as store
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from review.assessment import assess_call
-from review.cases import read_case, read_expected
-from review.evaluation import ScoredCase, evaluate_cases, score_cases
-from review.mentions import counted_kinds
-from review.rules import load_rules
-from review.tagging import tag_transcript
-from transcribe.segments import Segment
+from callreview.core.assessment import assess_call
+from callreview.core.cases import read_case, read_expected
+from callreview.core.evaluation import ScoredCase, evaluate_cases, score_cases
+from callreview.core.mentions import counted_kinds
+from callreview.core.rules import load_rules
+from callreview.core.tagging import tag_transcript
+from callreview.transcribe.segments import Segment
 
 from degrade import degrade_segments
 
@@ -274,7 +274,7 @@ def test_the_answer_to_whats_the_charge_is_the_warrants_charge():
 
 
 def test_short_call_that_drops_before_any_request_is_unusable():
-    from review.usability import is_unusable
+    from callreview.core.usability import is_unusable
 
     def segs(*lines):
         return [Segment(start=float(i), end=float(i) + 1, text=t, speaker="unknown") for i, t in enumerate(lines)]

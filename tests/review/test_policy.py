@@ -1,9 +1,9 @@
 """DESIGN.md "Verdict" as a table: every reason has a named row."""
 import pytest
 
-from review.decisions import DecisionLog
-from review.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt
-from review.policy import REASON_TEXT, REASONS, assess
+from callreview.core.decisions import DecisionLog
+from callreview.core.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt
+from callreview.core.policy import REASON_TEXT, REASONS, assess
 
 
 def dispatched(*basis):

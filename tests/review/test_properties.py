@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) for the tagger, the policy check and the decision-log parser.
 
-The policy oracle below is written again from DESIGN.md "Verdict", independently of review/policy.py:
+The policy oracle below is written again from DESIGN.md "Verdict", independently of callreview/core/policy.py:
 if the two ever disagree, one of them misreads the design.
 """
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from review.decisions import DecisionLog, parse_decision_log, read_decision_log
-from review.errors import InvalidDecisionLog
-from review.mentions import KINDS, QUALIFIERS, counted_kinds
-from review.policy import assess
-from transcribe.segments import SPEAKERS, Segment
+from callreview.core.decisions import DecisionLog, parse_decision_log, read_decision_log
+from callreview.core.errors import InvalidDecisionLog
+from callreview.core.mentions import KINDS, QUALIFIERS, counted_kinds
+from callreview.core.policy import assess
+from callreview.transcribe.segments import SPEAKERS, Segment
 
 # Hypothesis warns when the global `random` state moves while it draws an example. Background threads of
 # the session's Prefect test server (tests/flows) use `random`, which makes that warning, an error under
@@ -28,7 +28,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 @lru_cache(maxsize=1)
 def _rules():
-    from review.rules import load_rules
+    from callreview.core.rules import load_rules
 
     return load_rules()
 
@@ -64,7 +64,7 @@ def _timed(segments: list[Segment]) -> list[Segment]:
 @FAST
 @given(st.lists(segment, max_size=6).map(_timed))
 def test_tagger_never_crashes_and_every_mention_points_at_its_evidence(segments):
-    from review.tagging import tag_transcript
+    from callreview.core.tagging import tag_transcript
 
     mentions = tag_transcript(segments, _rules())
     for m in mentions:
@@ -139,7 +139,7 @@ def test_verdict_depends_on_nothing_but_the_decision_the_basis_and_the_counted_s
 @given(st.lists(st.builds(lambda k, q: (k, q), st.sampled_from(KINDS), st.sampled_from((None,) + QUALIFIERS)),
                 max_size=8))
 def test_a_kind_is_counted_exactly_when_one_of_its_mentions_has_no_qualifier(pairs):
-    from review.mentions import Mention
+    from callreview.core.mentions import Mention
 
     mentions = [Mention(kind=k, segment=0, speaker="ice", start=0, end=1, char_start=0, char_end=1, text="x",
                         rule="r", qualifier=q) for k, q in pairs]

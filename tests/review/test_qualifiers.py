@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from review.rules import load_rules
-from review.tagging import tag_transcript
-from transcribe.segments import Segment
+from callreview.core.rules import load_rules
+from callreview.core.tagging import tag_transcript
+from callreview.transcribe.segments import Segment
 
 RULES = load_rules()
 

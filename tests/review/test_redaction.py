@@ -1,7 +1,7 @@
-"""review.redaction: names and street addresses never reach a published quote."""
+"""callreview.core.redaction: names and street addresses never reach a published quote."""
 import pytest
 
-from review.redaction import redact
+from callreview.core.redaction import redact
 
 
 @pytest.mark.parametrize("text, expected", [

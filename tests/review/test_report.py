@@ -1,4 +1,4 @@
-"""review.report on the sample calls: the counts match the database; HTML and PDF are produced."""
+"""callreview.service.report on the sample calls: the counts match the database; HTML and PDF are produced."""
 import base64
 import re
 from datetime import date, datetime, timezone
@@ -8,8 +8,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from calldata import add_call, dispose, load_samples
-from review.report import build_report, render_html, render_pdf, weekly_chart_png
-from storage.tables import Call, DecisionLogRecord, ReviewItem
+from callreview.service.report import build_report, render_html, render_pdf, weekly_chart_png
+from callreview.storage.tables import Call, DecisionLogRecord, ReviewItem
 
 TODAY = datetime.now(timezone.utc).date()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from review.errors import InvalidRules
-from review.rules import DEFAULT_RULES, load_rules
+from callreview.core.errors import InvalidRules
+from callreview.core.rules import DEFAULT_RULES, load_rules
 
 
 def _write(tmp_path: Path, data: dict) -> Path:
@@ -80,7 +80,7 @@ def test_unreadable_and_non_yaml_files_are_refused(tmp_path):
 
 
 def test_an_empty_rules_setting_means_the_packaged_rules(monkeypatch, tmp_path):
-    from review.settings import ReviewSettings
+    from callreview.core.settings import ReviewSettings
 
     monkeypatch.setenv("CALLREVIEW_RULES", "")
     assert ReviewSettings().rules is None  # not Path("."), the current directory

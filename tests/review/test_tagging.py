@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from review.mentions import counted_kinds
-from review.rules import load_rules
-from review.tagging import tag_transcript
-from transcribe.segments import Segment
+from callreview.core.mentions import counted_kinds
+from callreview.core.rules import load_rules
+from callreview.core.tagging import tag_transcript
+from callreview.transcribe.segments import Segment
 
 RULES = load_rules()
 
@@ -133,7 +133,7 @@ def test_a_no_from_the_officer_denies_nothing_ice_said():
 
 
 def test_who_the_speaker_is_not_negates_no_warrant():
-    from review.qualifiers import SegmentScope
+    from callreview.core.qualifiers import SegmentScope
 
     def qualifier(text: str) -> str | None:
         at = text.index("arrest warrant")

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from review.cases import read_case
-from review.rules import load_rules
-from review.usability import is_unusable
-from transcribe.segments import Segment
+from callreview.core.cases import read_case
+from callreview.core.rules import load_rules
+from callreview.core.usability import is_unusable
+from callreview.transcribe.segments import Segment
 
 RULES = load_rules()
 DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from storage.archive import archive_file
-from storage.audit import record_event
-from storage.calls import add_assessment, add_transcript_version
-from storage.queue import add_review_item, close_item
-from storage.tables import Call, Disposition, GapRecord, SegmentRecord, TagRecord
+from callreview.storage.archive import archive_file
+from callreview.storage.audit import record_event
+from callreview.storage.calls import add_assessment, add_transcript_version
+from callreview.storage.queue import add_review_item, close_item
+from callreview.storage.tables import Call, Disposition, GapRecord, SegmentRecord, TagRecord
 
 
 def write_wav(path: Path, freq: float, seconds: float = 0.3, rate: int = 8000) -> Path:

@@ -4,8 +4,8 @@ import stat
 
 import pytest
 
-from storage.archive import archive_file, quarantine_file, sha256_file
-from storage.errors import FileTooLarge
+from callreview.storage.archive import archive_file, quarantine_file, sha256_file
+from callreview.storage.errors import FileTooLarge
 
 
 def test_archive_copies_by_sha256_read_only_and_leaves_original(tmp_path, tone_wav):

@@ -1,8 +1,8 @@
 from sqlalchemy import text
 from sqlmodel import select
 
-from storage.audit import record_event, verify_audit_chain
-from storage.tables import AuditEvent
+from callreview.storage.audit import record_event, verify_audit_chain
+from callreview.storage.tables import AuditEvent
 
 
 def _three_events(session):

@@ -1,4 +1,4 @@
-"""storage.custody.verify_archive on a real archive and database: what tampering each check catches."""
+"""callreview.storage.custody.verify_archive on a real archive and database: what tampering each check catches."""
 import os
 import stat
 import tracemalloc
@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import text
 from stored_calls import store_call, write_wav
 
-from storage.archive import archive_relative_path, sha256_file
-from storage.audit import record_event
-from storage.custody import verify_archive
-from storage.db import open_session
-from storage.tables import Call
+from callreview.storage.archive import archive_relative_path, sha256_file
+from callreview.storage.audit import record_event
+from callreview.storage.custody import verify_archive
+from callreview.storage.db import open_session
+from callreview.storage.tables import Call
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from storage.db import make_engine
-from storage.migrate import include_object, load_models, upgrade
+from callreview.storage.db import make_engine
+from callreview.storage.migrate import include_object, load_models, upgrade
 
 
 def test_migrated_database_matches_the_models(storage_settings):
@@ -13,7 +13,7 @@ def test_migrated_database_matches_the_models(storage_settings):
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": False})
         diff = compare_metadata(ctx, SQLModel.metadata)
-    assert diff == [], "table models changed without a migration: run python -m storage.migrate revision '...'"
+    assert diff == [], "table models changed without a migration: run python -m callreview.storage.migrate revision '...'"
 
 
 def test_upgrading_twice_is_harmless(storage_settings):

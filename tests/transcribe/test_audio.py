@@ -1,4 +1,4 @@
-"""transcribe.audio: real files of every supported kind decode; every bad file gives its clear error."""
+"""callreview.transcribe.audio: real files of every supported kind decode; every bad file gives its clear error."""
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from callaudio import needs_tools, silence, tone, write_wav
-from transcribe.audio import SUPPORTED_EXTENSIONS, load_audio, probe_audio, stream_audio
-from transcribe.errors import AudioError, NoAudioStream, RecordingTooLong, UnsupportedFormat
+from callreview.transcribe.audio import SUPPORTED_EXTENSIONS, load_audio, probe_audio, stream_audio
+from callreview.transcribe.errors import AudioError, NoAudioStream, RecordingTooLong, UnsupportedFormat
 
 
 def test_stereo_8khz_wav_keeps_channels_apart(stereo_tone_wav):

@@ -1,4 +1,4 @@
-"""flows.cli_transcribe: `transcribe FILE` and `model import|list`, errors as one line on stderr, exit 1."""
+"""callreview.cli.transcribe: `transcribe FILE` and `model import|list`, errors as one line on stderr, exit 1."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from flows.cli_transcribe import register
+from callreview.cli.transcribe import register
 
 app = typer.Typer()
 register(app)
@@ -14,7 +14,7 @@ runner = CliRunner()
 
 
 def err(result) -> str:
-    # flows.output.fail prints through rich, which wraps long lines at 80 columns under CliRunner
+    # callreview.cli.output.fail prints through rich, which wraps long lines at 80 columns under CliRunner
     return " ".join(result.stderr.split()).replace(" ", "")
 
 

@@ -1,4 +1,4 @@
-"""transcribe.engine with real tiny.en weights (both engines) and a random-weight checkpoint."""
+"""callreview.transcribe.engine with real tiny.en weights (both engines) and a random-weight checkpoint."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from callaudio import needs_tools, silence, speak, tone, write_wav
-from transcribe import engine as engine_module
-from transcribe.audio import load_audio
-from transcribe.engine import MODEL_LOADS, clear_engine_cache, get_engine
-from transcribe.errors import ModelError
-from transcribe.segments import Segment, Transcript, Word
-from transcribe.settings import WhisperSettings
+from callreview.transcribe import engine as engine_module
+from callreview.transcribe.audio import load_audio
+from callreview.transcribe.engine import MODEL_LOADS, clear_engine_cache, get_engine
+from callreview.transcribe.errors import ModelError
+from callreview.transcribe.segments import Segment, Transcript, Word
+from callreview.transcribe.settings import WhisperSettings
 
 
 def settings_for(engine: str, model, **kw) -> WhisperSettings:
@@ -131,7 +131,7 @@ def test_mulaw_8khz_call_transcribes(engines, tmp_path):
 def test_a_batch_of_20_calls_loads_the_model_once(tiny_en_pack, tmp_path, monkeypatch):
     speech = speak("We need your officers to knock on the door for us.", tmp_path / "s.wav", voice="en-us+m3")
     path = write_wav(tmp_path / "short.wav", [np.concatenate([silence(0.3, 8000), speech])], 8000)
-    from transcribe import faster_engine
+    from callreview.transcribe import faster_engine
 
     loads = []
     real = faster_engine.load_faster_whisper

@@ -1,8 +1,8 @@
-"""transcribe.fragments: sentence pieces Whisper cut apart are joined, nothing else is."""
+"""callreview.transcribe.fragments: sentence pieces Whisper cut apart are joined, nothing else is."""
 from __future__ import annotations
 
-from transcribe.fragments import join_fragments
-from transcribe.segments import Segment, Word
+from callreview.transcribe.fragments import join_fragments
+from callreview.transcribe.segments import Segment, Word
 
 
 def seg(start, end, text, channel=1, flags=(), logprob=-0.2):

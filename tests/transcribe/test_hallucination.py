@@ -1,11 +1,11 @@
-"""transcribe.hallucination: suspect segments are flagged with why, never removed."""
+"""callreview.transcribe.hallucination: suspect segments are flagged with why, never removed."""
 from __future__ import annotations
 
 import pytest
 
-from transcribe.hallucination import flag_segments, longest_repeat, segment_flags
-from transcribe.segments import Segment
-from transcribe.settings import WhisperSettings
+from callreview.transcribe.hallucination import flag_segments, longest_repeat, segment_flags
+from callreview.transcribe.segments import Segment
+from callreview.transcribe.settings import WhisperSettings
 
 S = WhisperSettings()
 
@@ -41,9 +41,9 @@ def test_longest_repeat_counts_phrases_in_a_row():
 
 
 def test_a_segment_that_reads_back_the_prompt_is_flagged_but_real_speech_with_its_words_is_not():
-    from transcribe.hallucination import segment_flags
-    from transcribe.settings import DEFAULT_PROMPT, WhisperSettings
-    from transcribe.segments import Segment
+    from callreview.transcribe.hallucination import segment_flags
+    from callreview.transcribe.settings import DEFAULT_PROMPT, WhisperSettings
+    from callreview.transcribe.segments import Segment
 
     settings = WhisperSettings()
     echo = Segment(0, 5, "HSI agents call LMPD and MetroSafe about an I-205 warrant, a detainer.", avg_logprob=-0.3)
@@ -54,9 +54,9 @@ def test_a_segment_that_reads_back_the_prompt_is_flagged_but_real_speech_with_it
 
 
 def test_a_spelled_out_decoder_loop_is_flagged_even_when_whisper_rated_its_window_fine():
-    from transcribe.hallucination import segment_flags
-    from transcribe.segments import Segment
-    from transcribe.settings import WhisperSettings
+    from callreview.transcribe.hallucination import segment_flags
+    from callreview.transcribe.segments import Segment
+    from callreview.transcribe.settings import WhisperSettings
 
     settings = WhisperSettings()
     # Whisper's ratio is for the whole window, which also held real speech

@@ -1,14 +1,14 @@
-"""transcribe.imports and transcribe.vtt: sidecar transcripts are read, validated, and refused clearly."""
+"""callreview.transcribe.imports and callreview.transcribe.vtt: sidecar transcripts are read, validated, and refused clearly."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from transcribe.errors import TranscriptImportError
-from transcribe.imports import find_transcript_sidecar, read_transcript
-from transcribe.segments import Gap, Segment, Transcript
-from transcribe.vtt import write_vtt
+from callreview.transcribe.errors import TranscriptImportError
+from callreview.transcribe.imports import find_transcript_sidecar, read_transcript
+from callreview.transcribe.segments import Gap, Segment, Transcript
+from callreview.transcribe.vtt import write_vtt
 
 SEGMENTS = [
     {"start": 0.5, "end": 3.0, "speaker": "dispatcher", "text": "MetroSafe, go ahead."},

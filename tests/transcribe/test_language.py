@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from callaudio import needs_tools, silence, speak, write_wav
-from review.rules import load_rules
-from review.usability import is_unusable
-from transcribe.audio import load_audio
-from transcribe.engine import best_english_probability, get_engine
-from transcribe.segments import Transcript
-from transcribe.settings import WhisperSettings
+from callreview.core.rules import load_rules
+from callreview.core.usability import is_unusable
+from callreview.transcribe.audio import load_audio
+from callreview.transcribe.engine import best_english_probability, get_engine
+from callreview.transcribe.segments import Transcript
+from callreview.transcribe.settings import WhisperSettings
 
 ENGLISH = ("Lieutenant Ainsley, what do you need?",
            "I've got a warrant subject standing outside the store on Kessler Road right now.")

@@ -1,4 +1,4 @@
-"""transcribe.convert / transcribe.models / transcribe.settings: offline packs, checksums, conversion."""
+"""callreview.transcribe.convert / callreview.transcribe.models / callreview.transcribe.settings: offline packs, checksums, conversion."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,11 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from flows.cli_transcribe import register
-from transcribe.convert import convert_ct2_to_whisper, read_ct2_variables, sha256_file
-from transcribe.errors import ModelError
-from transcribe.models import PACKS, find_pack, join_pack, list_models, resolve_model
-from transcribe.settings import WhisperSettings
+from callreview.cli.transcribe import register
+from callreview.transcribe.convert import convert_ct2_to_whisper, read_ct2_variables, sha256_file
+from callreview.transcribe.errors import ModelError
+from callreview.transcribe.models import PACKS, find_pack, join_pack, list_models, resolve_model
+from callreview.transcribe.settings import WhisperSettings
 
 BASE = next(p for p in PACKS if p.name == "base")
 BASE_DIR = "base-d01c3014881c"
@@ -96,7 +96,7 @@ def test_corrupt_part_is_refused_and_nothing_is_kept(base_parts, tmp_path):
 
 
 def test_base_resolves_to_the_joined_pack_and_is_labelled_by_its_checksum(base_parts, tmp_path):
-    from transcribe.faster_engine import load_faster_whisper
+    from callreview.transcribe.faster_engine import load_faster_whisper
 
     settings = WhisperSettings(engine="faster-whisper", model="base", cache_dir=tmp_path, cpu_threads=1)
     assert resolve_model(settings) == str(tmp_path / BASE_DIR)

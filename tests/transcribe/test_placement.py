@@ -1,8 +1,8 @@
 """Mapping what Whisper decoded from joined speech back to the recording's own time."""
 from __future__ import annotations
 
-from transcribe.engine import _place, _Timeline
-from transcribe.segments import Segment, Word
+from callreview.transcribe.engine import _place, _Timeline
+from callreview.transcribe.segments import Segment, Word
 
 # speech at 1-2 s and 10-11 s of the file (offset 100 s), joined into 0-2 s
 TIMELINE = _Timeline([(16000, 32000), (160000, 176000)], offset=100.0)

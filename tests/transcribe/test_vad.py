@@ -1,4 +1,4 @@
-"""transcribe.vad: the speech stretches faster-whisper's silero VAD finds, computed in bounded memory."""
+"""callreview.transcribe.vad: the speech stretches faster-whisper's silero VAD finds, computed in bounded memory."""
 from __future__ import annotations
 
 import tracemalloc
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from callaudio import needs_tools, speak
-from transcribe.audio import SAMPLE_RATE
-from transcribe.vad import detect_speech
+from callreview.transcribe.audio import SAMPLE_RATE
+from callreview.transcribe.vad import detect_speech
 
 
 def _faster_whisper_spans(samples, threshold, min_silence_s, padding_s):

@@ -22,17 +22,17 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _settings(data_dir: Path):
-    from storage.settings import StorageSettings
+    from callreview.storage.settings import StorageSettings
 
     return StorageSettings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'callreview.db'}")
 
 
 def build_sample_data(data_dir: Path) -> None:
     """Run the three sample calls through intake, transcript import and assessment into `data_dir`."""
-    from flows.stages import assess_stored_call, intake_recording, transcribe_call
-    from review.rules import load_rules
-    from review.web.users import create_user
-    from storage.db import dispose_engines, open_session
+    from callreview.flows.stages import assess_stored_call, intake_recording, transcribe_call
+    from callreview.core.rules import load_rules
+    from callreview.service.users import create_user
+    from callreview.storage.db import dispose_engines, open_session
 
     settings = _settings(data_dir)
     rules = load_rules()
@@ -59,7 +59,7 @@ def sample_data_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def web_storage(sample_data_template, tmp_path):
     """Storage settings on a private copy of the sample database and archive."""
-    from storage.db import dispose_engines
+    from callreview.storage.db import dispose_engines
 
     data_dir = tmp_path / "data"
     shutil.copytree(sample_data_template, data_dir)
@@ -69,14 +69,14 @@ def web_storage(sample_data_template, tmp_path):
 
 @pytest.fixture
 def web_settings():
-    from review.web.settings import WebSettings
+    from callreview.web.settings import WebSettings
 
     return WebSettings(timezone="America/Kentucky/Louisville", scrypt_n=FAST_SCRYPT_N)
 
 
 @pytest.fixture
 def app(web_storage, web_settings):
-    from review.web.app import create_app
+    from callreview.web.app import create_app
 
     return create_app(storage=web_storage, web=web_settings)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from storage.db import open_session
-from storage.tables import AuditEvent, Disposition, ReviewItem
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, Disposition, ReviewItem
 from tests.web.conftest import csrf_of, page_csrf, sign_in
 
 # (method, path, roles allowed). Item 1 is CR-SAMPLE-002's open review item.

@@ -1,11 +1,11 @@
-"""Admin pages: users and the audit log (review/web/routes_admin.py)."""
+"""Admin pages: users and the audit log (callreview/web/routes_admin.py)."""
 from __future__ import annotations
 
 from sqlmodel import select
 
-from storage.db import open_session
-from storage.tables import AuditEvent
-from storage.users import find_user
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent
+from callreview.storage.users import find_user
 from tests.web.conftest import PASSWORD, page_csrf, sign_in
 
 

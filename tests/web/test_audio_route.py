@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from storage.calls import find_call
-from storage.db import open_session
-from storage.tables import AuditEvent
+from callreview.storage.calls import find_call
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent
 from tests.web.conftest import sign_in
 
 

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from storage.db import open_session
-from storage.tables import AuditEvent, ReviewItem
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, ReviewItem
 from tests.web.conftest import page_csrf, sign_in
 
 HUGE = "99999999999999999999"

@@ -35,9 +35,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def live_url(sample_data_template, tmp_path_factory):
-    from review.web.app import create_app
-    from review.web.settings import WebSettings
-    from storage.db import dispose_engines
+    from callreview.web.app import create_app
+    from callreview.web.settings import WebSettings
+    from callreview.storage.db import dispose_engines
     from tests.web.conftest import FAST_SCRYPT_N
 
     data_dir = tmp_path_factory.mktemp("browser") / "data"

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlmodel import select
 
-from storage.audit import verify_audit_chain
-from storage.calls import current_assessment, current_transcript, find_call, segments_of
-from storage.db import open_session
-from storage.tables import AuditEvent, Disposition, GapRecord, ReviewItem, TagRecord
+from callreview.storage.audit import verify_audit_chain
+from callreview.storage.calls import current_assessment, current_transcript, find_call, segments_of
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, Disposition, GapRecord, ReviewItem, TagRecord
 from tests.web.conftest import csrf_of, sign_in
 
 
@@ -162,8 +162,8 @@ def test_words_an_uncertain_verdict_hinges_on_are_marked_and_explained(client, w
 
 def _add_unusable_call(settings, folder) -> str:
     """A call whose transcript is only noise markers, run through intake, transcript import and assessment."""
-    from flows.stages import assess_stored_call, intake_recording, transcribe_call
-    from review.rules import load_rules
+    from callreview.flows.stages import assess_stored_call, intake_recording, transcribe_call
+    from callreview.core.rules import load_rules
     from tests.conftest import write_tone_wav
 
     folder.mkdir()

@@ -12,10 +12,10 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from review.web.settings import WebSettings
-from storage.audit import verify_audit_chain
-from storage.db import open_session
-from storage.tables import AuditEvent, ReviewItem, utcnow
+from callreview.web.settings import WebSettings
+from callreview.storage.audit import verify_audit_chain
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, ReviewItem, utcnow
 from tests.web.conftest import csrf_of, page_csrf, sign_in
 
 
@@ -96,7 +96,7 @@ def test_an_expired_claim_can_be_disposed_by_another_reviewer(make_client, web_s
 def test_the_claim_expiry_follows_the_setting(web_storage, make_client):
     from fastapi.testclient import TestClient
 
-    from review.web.app import create_app
+    from callreview.web.app import create_app
 
     app = create_app(storage=web_storage, web=WebSettings(scrypt_n=2 ** 10, claim_hours=1))
     with TestClient(app, follow_redirects=False) as alice, TestClient(app, follow_redirects=False) as bob:

@@ -1,4 +1,4 @@
-"""`callreview user add` and `callreview web` (flows/cli_web.py)."""
+"""`callreview user add` and `callreview web` (callreview/cli/web.py)."""
 from __future__ import annotations
 
 import json
@@ -6,11 +6,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
-from review.web.auth import verify_password
-from storage.db import dispose_engines, open_session
-from storage.settings import StorageSettings
-from storage.users import find_user
+from callreview.cli.app import app
+from callreview.service.auth import verify_password
+from callreview.storage.db import dispose_engines, open_session
+from callreview.storage.settings import StorageSettings
+from callreview.storage.users import find_user
 from tests.web.conftest import PASSWORD
 
 

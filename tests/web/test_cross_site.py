@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from storage.db import open_session
-from storage.tables import AuditEvent
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent
 from tests.web.conftest import sign_in
 
 # (user, path): every GET that writes an audit row, as a user whose role reaches it.

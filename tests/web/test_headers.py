@@ -1,4 +1,4 @@
-"""Security headers (review/web/headers.py) on every response: pages, refusals and server errors alike."""
+"""Security headers (callreview/web/headers.py) on every response: pages, refusals and server errors alike."""
 from __future__ import annotations
 
 import sqlite3

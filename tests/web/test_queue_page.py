@@ -1,4 +1,4 @@
-"""The review queue page: what it shows, filters, sorting, claiming (review/web/routes_queue.py)."""
+"""The review queue page: what it shows, filters, sorting, claiming (callreview/web/routes_queue.py)."""
 from __future__ import annotations
 
 import re
@@ -6,8 +6,8 @@ import re
 import pytest
 from sqlmodel import select
 
-from storage.db import open_session
-from storage.tables import AuditEvent, ReviewItem
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, ReviewItem
 from tests.web.conftest import csrf_of, page_csrf, sign_in
 
 

@@ -1,4 +1,4 @@
-"""Search over transcripts (storage/web_search.py through review/web/routes_search.py)."""
+"""Search over transcripts (callreview/storage/web_search.py through callreview/web/routes_search.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from storage.calls import current_transcript, find_call, segments_of
-from storage.db import open_session
-from storage.tables import AuditEvent
-from storage.web_search import MARK_END, MARK_START, make_snippet, parse_terms, search_segments
+from callreview.storage.calls import current_transcript, find_call, segments_of
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent
+from callreview.storage.web_search import MARK_END, MARK_START, make_snippet, parse_terms, search_segments
 from tests.web.conftest import sign_in
 
 
@@ -55,8 +55,8 @@ def test_call_filters_alone_list_one_hit_per_call(web_storage, filters, calls):
 
 
 def test_only_the_current_transcript_version_is_searched(web_storage):
-    from storage.calls import add_transcript_version
-    from storage.tables import SegmentRecord
+    from callreview.storage.calls import add_transcript_version
+    from callreview.storage.tables import SegmentRecord
 
     with open_session(web_storage) as s:
         call = find_call(s, "CR-SAMPLE-002")

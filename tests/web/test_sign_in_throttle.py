@@ -1,4 +1,4 @@
-"""Sign-in throttling per user name and per client address (review/web/throttle.py, storage/throttle.py).
+"""Sign-in throttling per user name and per client address (callreview/web/throttle.py, callreview/storage/throttle.py).
 
 Before the fix 40 wrong passwords in 14 s were all checked, and the right password still worked at
 once after more than 100 failures. Now, after CALLREVIEW_WEB_SIGN_IN_MAX_FAILURES wrong passwords for
@@ -20,12 +20,12 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import select
 
-from review.web.app import create_app
-from review.web.settings import WebSettings
-from storage.audit import verify_audit_chain
-from storage.db import open_session
-from storage.tables import AuditEvent, utcnow
-from storage.throttle import SignInThrottle
+from callreview.web.app import create_app
+from callreview.web.settings import WebSettings
+from callreview.storage.audit import verify_audit_chain
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, utcnow
+from callreview.storage.throttle import SignInThrottle
 from tests.web.conftest import FAST_SCRYPT_N, PASSWORD, csrf_of, sign_in
 from tests.web.live import serve_in_thread
 

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from review.policy import REASONS
-from review.web.queue_view import SEVERITY_OF_REASON, format_age, item_severity
-from review.web.transcript_view import segment_pieces, transcript_timeline
+from callreview.core.policy import REASONS
+from callreview.web.queue_view import SEVERITY_OF_REASON, format_age, item_severity
+from callreview.web.transcript_view import segment_pieces, transcript_timeline
 
 
 def test_every_reason_has_a_severity():

@@ -1,4 +1,4 @@
-"""Sign-in, passwords, sessions and their expiry (review/web/auth.py, routes_auth.py)."""
+"""Sign-in, passwords, sessions and their expiry (callreview/service/auth.py, routes_auth.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from review.web.auth import (MIN_PASSWORD_LENGTH, SCRYPT_N, PasswordTooShort, hash_password, needs_rehash,
+from callreview.service.auth import (MIN_PASSWORD_LENGTH, SCRYPT_N, PasswordTooShort, hash_password, needs_rehash,
                              verify_password)
-from storage.db import open_session
-from storage.tables import AuditEvent, utcnow
-from storage.users import WebSession, find_user
+from callreview.storage.db import open_session
+from callreview.storage.tables import AuditEvent, utcnow
+from callreview.storage.users import WebSession, find_user
 from tests.web.conftest import PASSWORD, csrf_of, sign_in
 
 

@@ -1,0 +1,172 @@
+"""The `callreview` command line: thin commands over the package functions.
+
+Example: callreview run samples/ && callreview queue
+"""
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from pathlib import Path
+
+import typer
+
+from callreview.cli.output import JsonOption, emit_json, emit_table, fail, stderr
+
+app = typer.Typer(help="Review recorded ICE assistance calls against the logged decision.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+
+def cli_actor() -> str:
+    """Who the audit log names for CLI actions."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "cli:unknown"
+
+
+@app.command()
+def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their sidecars."),
+        json_out: bool = JsonOption,
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar.")) -> None:
+    """Process every new recording in INBOX and print a summary.
+
+    Example: callreview run samples/
+    """
+    if not inbox.is_dir():
+        raise fail(f"{inbox}: inbox folder does not exist")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from callreview.flows import progress
+    from callreview.flows.inbox import configured_flow
+    from callreview.flows.inbox_files import scan_inbox
+    from callreview.flows.prefect_server import start_owned_server
+    from callreview.flows.settings import BatchSettings
+    from callreview.core.errors import ReviewError
+
+    total = len(scan_inbox(inbox))
+    start_owned_server()  # a kill -9 of this command must not leave Prefect's temporary server running
+    show = not (json_out or quiet) and stderr.is_terminal
+    # markup=False: the description is a file name from the inbox, which may hold "[" and "]".
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr, disable=not show) as bar:
+        job = bar.add_task("calls", total=total)
+        advance = lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}")  # noqa: E731
+        try:
+            with progress.listening(advance):
+                summary = configured_flow(BatchSettings())(str(inbox))
+        except ReviewError as exc:
+            raise fail(str(exc)) from None
+    if json_out:
+        emit_json(summary.to_dict())
+        return
+    emit_table(f"callreview run {inbox}", ["recordings", "processed", "skipped", "quarantined", "failed", "queued"],
+               [[summary.seen, summary.processed, summary.skipped, summary.quarantined, summary.failed,
+                 summary.queued]])
+    if summary.verdicts:
+        emit_table("verdicts", ["verdict", "calls"], sorted(summary.verdicts.items()))
+    problems = [c for c in summary.calls if c["status"] in ("quarantined", "failed")]
+    if problems:
+        emit_table("refused", ["file", "status", "reason"], [[c["file"], c["status"], c["reason"]] for c in problems])
+
+
+@app.command()
+def queue(json_out: bool = JsonOption,
+          status: str = typer.Option("open", help="open, closed or all")) -> None:
+    """List review items (open ones by default).
+
+    Example: callreview queue --json
+    """
+    from callreview.storage.audit import record_event
+    from callreview.storage.db import open_session
+    from callreview.storage.queue import list_items
+    from callreview.storage.settings import StorageSettings
+
+    if status not in ("open", "closed", "all"):
+        raise fail(f"--status must be open, closed or all, got {status!r}", 2)
+    storage = StorageSettings()
+    with open_session(storage) as session:
+        rows = list_items(session, status=None if status == "all" else status)
+        record_event(session, actor=cli_actor(), action="view_queue", object_type="queue", object_id=status,
+                     detail={"items": len(rows)})
+        session.commit()
+    if json_out:
+        emit_json([{"item": r.item_id, "call_id": r.call_id, "verdict": r.verdict, "reasons": r.reasons,
+                    "status": r.status, "claimed_by": r.claimed_by, "created_at": r.created_at,
+                    "received_at": r.received_at, "commanding_officer": r.commanding_officer,
+                    "decision": r.decision} for r in rows])
+        return
+    emit_table(f"review queue ({status})", ["item", "call", "received (UTC)", "officer", "decision", "verdict", "reasons"],
+               [[r.item_id, r.call_id, r.received_at.strftime("%Y-%m-%d %H:%M") if r.received_at else "",
+                 r.commanding_officer, r.decision or "(none logged)",
+                 r.verdict, ", ".join(r.reasons)] for r in rows])
+
+
+@app.command()
+def show(call_id: str, json_out: bool = JsonOption) -> None:
+    """Show one call: logged decision, transcript with tags, verdict and review items.
+
+    Example: callreview show CR-SAMPLE-002 --json
+    """
+    from callreview.service.call_detail import call_detail
+    from callreview.storage.audit import record_event
+    from callreview.storage.db import open_session
+    from callreview.storage.settings import StorageSettings
+
+    with open_session(StorageSettings()) as session:
+        detail = call_detail(session, call_id)
+        record_event(session, actor=cli_actor(), action="view_call", object_type="call", object_id=call_id,
+                     outcome="ok" if detail else "not_found")
+        session.commit()
+    if detail is None:
+        raise fail(f"no call with id {call_id!r}; `callreview queue --status all` lists calls under review")
+    if json_out:
+        emit_json(detail)
+        return
+    from callreview.core.doubts import describe_doubt as doubt_line
+
+    log = detail["log"] or {}
+    a = detail["assessment"] or {}
+    emit_table(f"call {call_id}", ["field", "value"], [
+        ["recording", f"{detail['original_name']} ({detail['format']}, {detail['duration'] or 0:.1f} s, "
+                      f"{detail['channels']} ch, {detail['sample_rate']} Hz)"],
+        ["sha256", detail["sha256"]],
+        ["logged decision", log.get("decision", "(none logged)")],
+        ["logged basis", ", ".join(log.get("basis", []))],
+        ["officer", log.get("commanding_officer")],
+        ["verdict", a.get("verdict")],
+        ["reasons", "; ".join(a.get("reasons_text", []))],
+        ["counted tags", ", ".join(a.get("counted", []))],
+        *[["unsure of", doubt_line(d)] for d in a.get("doubts", [])],
+        ["rules version", a.get("rules_version")],
+    ])
+    tags_by_seg: dict[int, list[str]] = {}
+    for t in detail["tags"]:
+        tags_by_seg.setdefault(t["segment"], []).append(t["kind"] + (f" ({t['qualifier']})" if t["qualifier"] else ""))
+    segs = (detail["transcript"] or {}).get("segments", [])
+    emit_table("transcript", ["#", "time", "speaker", "text", "tags"],
+               [[s["index"], f"{s['start']:.1f}", s["speaker"],
+                 s["text"] + (f"  [flagged: {', '.join(s['flags'])}]" if s["flags"] else ""),
+                 "; ".join(tags_by_seg.get(s["index"], []))] for s in segs])
+
+
+# Each area keeps its commands in its own module with a `register(app)` function; a missing module is an
+# install error to see, not a command to drop silently.
+def _register_subcommands() -> None:
+    from callreview.cli import batch, custody, review, search, transcribe, web
+
+    for module in (review, transcribe, web, search, custody, batch):
+        module.register(app)
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    """Entry point of the `callreview` console script."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's per-task INFO lines drown the summary; CALLREVIEW_LOG_LEVEL=INFO brings them back.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", os.environ.get("CALLREVIEW_LOG_LEVEL", "WARNING"))
+    logging.basicConfig(level=os.environ.get("CALLREVIEW_LOG_LEVEL", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    app()

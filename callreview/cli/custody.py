@@ -1,0 +1,112 @@
+"""`callreview verify` and `callreview purge`: chain of custody and retention, both audited."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import typer
+
+from callreview.cli.output import JsonOption, emit_json, emit_table, fail
+
+
+def verify(json_out: bool = JsonOption) -> None:
+    """Re-hash every archived recording and check the audit log's hash chain.
+
+    Exits with status 1 when a file is missing, altered, orphaned or left over, or the audit chain is broken.
+
+    Example: callreview verify --json
+    """
+    from callreview.cli.app import cli_actor
+    from callreview.storage.audit import record_event
+    from callreview.storage.custody import verify_archive
+    from callreview.storage.db import open_session
+    from callreview.storage.settings import StorageSettings
+
+    storage = StorageSettings()
+    with open_session(storage) as session:
+        report = verify_archive(session, storage)
+        record_event(session, actor=cli_actor(), action="verify", object_type="archive", object_id=report.archive_dir,
+                     outcome="ok" if report.ok else "problems",
+                     detail={"checked": report.checked, "verified": report.verified,
+                             "missing": [p.path for p in report.missing], "altered": [p.path for p in report.altered],
+                             "orphaned": [p.path for p in report.orphaned],
+                             "leftovers": [p.path for p in report.leftovers],
+                             "audit_problems": [p.event_id for p in report.audit_problems],
+                             "audit_rows": report.audit_rows, "audit_head": report.audit_head})
+        session.commit()
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        emit_table("callreview verify", ["recordings", "verified", "missing", "altered", "orphaned", "leftovers",
+                                         "audit rows", "audit problems"],
+                   [[report.checked, report.verified, len(report.missing), len(report.altered), len(report.orphaned),
+                     len(report.leftovers), report.audit_rows, len(report.audit_problems)]])
+        problems = [[kind, p.path, p.call_id, p.problem]
+                    for kind, found in (("missing", report.missing), ("altered", report.altered),
+                                        ("orphaned", report.orphaned), ("leftover", report.leftovers))
+                    for p in found]
+        problems += [["audit", f"audit_event {p.event_id}", None, p.problem] for p in report.audit_problems]
+        if problems:
+            emit_table("problems", ["kind", "file", "call", "problem"], problems)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def purge(before: str = typer.Option(None, "--before", metavar="DATE",
+                                     help="Remove material of calls taken in before this ISO date or date-time "
+                                          "(UTC unless it has an offset). Default: today minus "
+                                          "CALLREVIEW_RETENTION_DAYS."),
+          dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed; remove nothing."),
+          json_out: bool = JsonOption) -> None:
+    """Remove the audio and transcripts of calls older than DATE, except calls with an open review item.
+
+    The call row stays as a tombstone (status purged); review items, dispositions and the audit log are
+    kept forever. Every removal is in the audit log.
+
+    Example: callreview purge --before 2024-01-01 --dry-run
+    """
+    from callreview.cli.app import cli_actor
+    from callreview.storage.db import open_session
+    from callreview.storage.errors import SettingError
+    from callreview.storage.retention import purge_before, retention_cutoff
+    from callreview.storage.settings import StorageSettings
+
+    storage = StorageSettings()
+    if before is None:
+        cutoff = retention_cutoff(storage)
+        if cutoff is None:
+            raise fail("give --before DATE, or set CALLREVIEW_RETENTION_DAYS", 2)
+    else:
+        cutoff = _parse_cutoff(before)
+    with open_session(storage) as session:
+        try:
+            report = purge_before(session, storage, cutoff, cli_actor(), dry_run=dry_run)
+        except SettingError as exc:
+            raise fail(str(exc), 2) from None
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        title = f"callreview purge --before {cutoff.isoformat()}" + (" (dry run: nothing removed)" if dry_run else "")
+        emit_table(title, ["call", "taken in", "segments", "gaps", "tags", "audio removed"],
+                   [[p.call_id, p.created_at, p.segments, p.gaps, p.tags, p.file_error or p.file_removed]
+                    for p in report.purged])
+        if report.kept:
+            emit_table("kept", ["call", "why"], [[k.call_id, k.reason] for k in report.kept])
+        if report.quarantine:
+            emit_table("quarantined copies", ["file", "removed"],
+                       [[q.original_name, q.file_error or q.file_removed] for q in report.quarantine])
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _parse_cutoff(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--before: {text!r} is not an ISO date (YYYY-MM-DD) or date-time", 2) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `verify` and `purge` to the `callreview` command."""
+    app.command("verify")(verify)
+    app.command("purge")(purge)

@@ -1,0 +1,200 @@
+"""`callreview search`, `export`, `export-queue`, `export-dispositions` and `report`.
+
+Thin commands over callreview.storage.search, callreview.service.exports and callreview.service.report. Each writes one audit event
+(actor `cli:<user>`), also when it is refused, in the same transaction as the read it records.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+from callreview.cli.output import JsonOption, emit_json, emit_table, fail, marked
+
+DateOption = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
+
+
+def _session():
+    from callreview.storage.db import open_session
+    from callreview.storage.settings import StorageSettings
+
+    return open_session(StorageSettings())
+
+
+def _audit(session, action: str, object_type: str, object_id: str, outcome: str = "ok", **detail) -> None:
+    from callreview.cli.app import cli_actor
+    from callreview.storage.audit import record_event
+
+    record_event(session, actor=cli_actor(), action=action, object_type=object_type, object_id=object_id,
+                 outcome=outcome, detail=detail)
+    session.commit()
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _check_days(session, days: list[tuple[str, str, date | None]], action: str, object_type: str,
+                object_id: str, **detail) -> None:
+    """Refuse a day outside callreview.storage.dates' range: one audit row naming the input, then exit 2.
+
+    `days` holds (option, field, day); the message names the option, the audit outcome the field.
+    """
+    from callreview.storage.dates import DateOutOfRange, check_day
+
+    for option, field, day in days:
+        try:
+            check_day(option, day)
+        except DateOutOfRange as exc:
+            _audit(session, action, object_type, object_id, f"invalid_{field}", **detail, error=str(exc))
+            raise fail(str(exc), 2) from None
+
+
+def _write(out: Path, content: str | bytes) -> None:
+    try:
+        if isinstance(content, bytes):
+            out.write_bytes(content)
+        else:
+            out.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{out}: cannot write: {exc.strerror or exc}") from None
+
+
+def search(query: str = typer.Argument(..., help='Words, "exact phrases", prefix*, AND/OR/NOT, (parentheses).'),
+           tag: str = typer.Option(None, "--tag", help="Only calls where this tag kind counts, e.g. door_knock."),
+           officer: str = typer.Option(None, "--officer", help="Part of the commanding officer's name."),
+           date_from: datetime = typer.Option(None, "--from", help="Received on or after this day (UTC).",
+                                              **DateOption),
+           date_to: datetime = typer.Option(None, "--to", help="Received on or before this day (UTC).", **DateOption),
+           decision: str = typer.Option(None, "--decision", help="dispatched, declined, or none (no log)."),
+           verdict: str = typer.Option(None, "--verdict", help="consistent, mismatch or needs_review."),
+           limit: int = typer.Option(50, "--limit", min=1, max=1000, help="Most hits to show."),
+           json_out: bool = JsonOption) -> None:
+    """Search the current transcripts of all calls; best matches first.
+
+    Example: callreview search '"knock on the door" NOT refused' --decision dispatched --from 2017-06-01
+    """
+    from callreview.storage.errors import StorageError
+    from callreview.storage.search import MARK_END, MARK_START
+    from callreview.storage.search import search as run_search
+
+    filters = {"tag": tag, "officer": officer, "date_from": _day(date_from), "date_to": _day(date_to),
+               "decision": decision, "verdict": verdict}
+    with _session() as session:
+        _check_days(session, [("--from", "date_from", filters["date_from"]), ("--to", "date_to", filters["date_to"])],
+                    "search", "transcripts", query, filters=filters)
+        try:
+            hits = run_search(session, query, limit=limit, **filters)
+        except StorageError as exc:
+            session.rollback()
+            _audit(session, "search", "transcripts", query, "invalid_query", filters=filters, error=str(exc))
+            raise fail(str(exc), 2) from None
+        _audit(session, "search", "transcripts", query, filters=filters, hits=len(hits))
+    if json_out:
+        emit_json([h.to_dict() for h in hits])
+        return
+    emit_table(f"search {query}", ["call", "seg", "time", "speaker", "snippet", "officer", "decision", "verdict"],
+               [[h.call_id, h.segment_idx, f"{h.start:.1f}", h.speaker,
+                 marked(h.snippet, MARK_START, MARK_END),
+                 h.commanding_officer, h.decision or "(none logged)", h.verdict] for h in hits])
+
+
+def export(call_id: str = typer.Argument(..., help="The call's id, e.g. CR-SAMPLE-002."),
+           fmt: str = typer.Option("vtt", "--format", help="vtt (WebVTT, speakers as voice tags) or srt."),
+           out: Path = typer.Option(None, "--out", help="File to write (default: standard output).")) -> None:
+    """Export a call's current transcript as WebVTT or SRT.
+
+    Example: callreview export CR-SAMPLE-002 --format vtt --out CR-SAMPLE-002.vtt
+    """
+    from callreview.core.errors import ReviewError
+    from callreview.service.exports import FORMATS, export_transcript
+
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}", 2)
+    with _session() as session:
+        try:
+            text = export_transcript(session, call_id, fmt)
+        except ReviewError as exc:
+            _audit(session, "export_transcript", "call", call_id, "not_found", format=fmt)
+            raise fail(str(exc)) from None
+        if out is not None:
+            _write(out, text)
+        _audit(session, "export_transcript", "call", call_id, format=fmt, out=str(out) if out else "stdout")
+    if out is None:
+        typer.echo(text, nl=False)
+
+
+def export_queue(out: Path = typer.Option(..., "--out", help="CSV file to write."),
+                 status: str = typer.Option("all", help="open, closed or all")) -> None:
+    """Export review items as CSV (all of them by default).
+
+    Example: callreview export-queue --out queue.csv
+    """
+    from callreview.service.exports import queue_csv
+
+    if status not in ("open", "closed", "all"):
+        raise fail(f"--status must be open, closed or all, got {status!r}", 2)
+    with _session() as session:
+        text = queue_csv(session, None if status == "all" else status)
+        _write(out, text)
+        _audit(session, "export_queue", "queue", status, out=str(out), rows=text.count("\n") - 1)
+    typer.echo(str(out))
+
+
+def export_dispositions(out: Path = typer.Option(..., "--out", help="CSV file to write.")) -> None:
+    """Export every disposition reviewers recorded as CSV.
+
+    Example: callreview export-dispositions --out dispositions.csv
+    """
+    from callreview.service.exports import dispositions_csv
+
+    with _session() as session:
+        text = dispositions_csv(session)
+        _write(out, text)
+        _audit(session, "export_dispositions", "dispositions", "all", out=str(out), rows=text.count("\n") - 1)
+    typer.echo(str(out))
+
+
+def report(date_from: datetime = typer.Option(..., "--from", help="First day of the period (UTC).", **DateOption),
+           date_to: datetime = typer.Option(..., "--to", help="Last day of the period (UTC).", **DateOption),
+           out: Path = typer.Option(None, "--out", help="report.html or report.pdf (default: print the figures)."),
+           json_out: bool = JsonOption) -> None:
+    """Write the transparency report for a period: calls, decisions, calls per week, mismatches.
+
+    Example: callreview report --from 2017-01-01 --to 2017-12-31 --out report.html
+    """
+    from callreview.service.report import build_report, render_html, render_pdf, report_tables
+
+    if date_to < date_from:
+        raise fail(f"--to {date_to.date()} is before --from {date_from.date()}", 2)
+    if out is not None and out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise fail(f"{out}: --out must end in .html or .pdf", 2)
+    with _session() as session:
+        _check_days(session, [("--from", "date_from", date_from.date()), ("--to", "date_to", date_to.date())],
+                    "export_report", "report", f"{date_from.date()}..{date_to.date()}")
+        result = build_report(session, date_from.date(), date_to.date())
+        if out is not None:
+            _write(out, render_pdf(result) if out.suffix.lower() == ".pdf" else render_html(result))
+        _audit(session, "export_report", "report", f"{result.date_from}..{result.date_to}",
+               out=str(out) if out else "stdout", calls=result.calls)
+    if json_out:
+        emit_json({"from": result.date_from, "to": result.date_to, "calls": result.calls,
+                   "decisions": result.decisions, "dispatched_by_basis": result.dispatched_by_basis,
+                   "dispatched_without_basis": result.dispatched_without_basis, "verdicts": result.verdicts,
+                   "reasons": result.reasons, "dispositions": result.dispositions,
+                   "weeks": [[w.isoformat(), n] for w, n in result.weeks], "out": str(out) if out else None})
+        return
+    if out is not None:
+        typer.echo(str(out))
+        return
+    emit_table("ICE calls", ["from", "to", "calls"], [[result.date_from, result.date_to, result.calls]])
+    for title, columns, rows in report_tables(result):
+        emit_table(title, columns, rows)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("export")(export)
+    app.command("export-queue")(export_queue)
+    app.command("export-dispositions")(export_dispositions)
+    app.command("report")(report)

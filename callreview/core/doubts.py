@@ -1,0 +1,124 @@
+"""Doubts: the evidence the tagger reads only weakly, gathered for the policy's `uncertain_evidence`.
+
+In this order:
+1. a mention with a `weak` reason is a doubt: a qualified one may count after all (a danger qualified
+   only by a weak trigger); a counted one may not count, when nothing firm counts its kind too (a warrant
+   whose kind was inferred);
+2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, that
+   no exclusion of its kind covers, and that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
+   him by name" may be a door knock).
+3. a word of a mention's segment that Whisper heard with less than the rules' `min_word_probability`
+   is a doubt about that mention (rule `low_confidence_word`): inside a counted mention it may not count;
+   anywhere in the segment of a qualified one (where its trigger is) it may count after all.
+Whether a doubt decides the verdict is `callreview.core.policy`'s question; nothing here changes a tag.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from callreview.core.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
+from callreview.core.policy import UNSURE_WORD_RULE
+from callreview.core.qualifiers import SegmentScope
+from callreview.core.rules import Rules
+from callreview.transcribe.segments import Segment
+
+
+def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules) -> list[Doubt]:
+    """Every weakly read piece of evidence in a tagged call.
+
+    Args:
+        segments: the call's segments, as tagged (flagged ones are skipped, as in tagging).
+        mentions: the tagger's mentions for those segments.
+        rules: the compiled rules (weak rules and triggers, and the `doubts:` rules).
+
+    Returns:
+        Doubts in transcript order, each with the words, their place and times, and why.
+    """
+    firm = {m.kind for m in mentions if m.qualifier is None and m.weak is None}
+    doubts = [_from_mention(m, MAY_NOT_COUNT if m.qualifier is None else MAY_COUNT)
+              for m in mentions if m.weak and (m.qualifier is not None or m.kind not in firm)]
+    for index, seg in enumerate(segments):
+        if seg.flags or not seg.text:
+            continue
+        doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
+    if rules.min_word_probability > 0:
+        doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
+    return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))
+
+
+def unsure_words(segments: Sequence[Segment], mentions: Sequence[Mention], threshold: float) -> list[Doubt]:
+    """Doubts for the words of the evidence that Whisper heard with a probability under `threshold`."""
+    found: dict[tuple[str, str, int, int], Doubt] = {}
+    for m in mentions:
+        seg = segments[m.segment]
+        for start, end, word in _placed_words(seg):
+            if word.probability is None or word.probability >= threshold:
+                continue
+            inside = start < m.char_end and m.char_start < end
+            if m.qualifier is None and not inside:
+                continue
+            reading = MAY_NOT_COUNT if m.qualifier is None else MAY_COUNT
+            why = (f"speech recognition heard \u201c{word.text.strip()}\u201d with probability "
+                   f"{word.probability:.2f}; listen to it")
+            found.setdefault((m.kind, reading, m.segment, start), Doubt(
+                kind=m.kind, reading=reading, segment=m.segment, speaker=seg.speaker, start=word.start,
+                end=word.end, char_start=start, char_end=end, text=seg.text[start:end], rule=UNSURE_WORD_RULE,
+                why=why))
+    return list(found.values())
+
+
+def _placed_words(seg: Segment) -> list[tuple[int, int, object]]:
+    """Each word with its character span in the segment's text, found in order (words Whisper joined
+    differently from the text are skipped, not guessed)."""
+    placed, cursor, lowered = [], 0, seg.text.lower()
+    for word in seg.words:
+        token = word.text.strip().lower()
+        if not token:
+            continue
+        at = lowered.find(token, cursor)
+        if at < 0:
+            continue
+        placed.append((at, at + len(token), word))
+        cursor = at + len(token)
+    return placed
+
+
+def _from_mention(m: Mention, reading: str) -> Doubt:
+    return Doubt(kind=m.kind, reading=reading, segment=m.segment, speaker=m.speaker, start=m.start, end=m.end,
+                 char_start=m.char_start, char_end=m.char_end, text=m.text, rule=m.rule, why=m.weak or "")
+
+
+def _rule_doubts(index: int, seg: Segment, mentions: list[Mention], rules: Rules) -> list[Doubt]:
+    text = seg.text
+    scope = None
+    found: dict[tuple[str, int, int], Doubt] = {}
+    excluded = [(ex.kinds, m.start(), m.end()) for ex in rules.exclusions for m in ex.pattern.finditer(text)]
+    for rule in rules.doubt_rules:
+        for match in rule.pattern.finditer(text):
+            start, end = match.span()
+            if end == start or any(m.kind == rule.kind and m.char_start < end and start < m.char_end
+                                   for m in mentions):
+                continue
+            if any(rule.kind in kinds and s < end and start < e for kinds, s, e in excluded):
+                continue  # "where's your emergency?" is no more a doubt than a mention
+            scope = scope or SegmentScope(text, rules)
+            qualifier, trigger = scope.qualify_with(start, end, rule.kind)
+            if qualifier is not None and (trigger is None or trigger.weak is None):
+                continue  # firmly denied, past or conditional: nothing to doubt
+            found.setdefault((rule.kind, start, end), Doubt(
+                kind=rule.kind, reading=MAY_COUNT, segment=index, speaker=seg.speaker, start=seg.start,
+                end=seg.end, char_start=start, char_end=end, text=text[start:end], rule=rule.id, why=rule.why))
+    return list(found.values())
+
+
+_KIND_WORDS = {"criminal_warrant": "a criminal warrant", "immigration_warrant": "an immigration warrant",
+               "crime": "a crime at hand", "emergency": "an emergency", "door_knock": "a door knock"}
+
+
+def describe_doubt(doubt: dict) -> str:
+    """One doubt in the words reviewers read: the quoted words, who said them and when, the other reading
+    and why (`doubt` is `Doubt.to_dict()`, as stored with the assessment)."""
+    kind = _KIND_WORDS.get(doubt["kind"], doubt["kind"])
+    reading = f"may be {kind}" if doubt["reading"] == MAY_COUNT else f"may not be {kind}"
+    return (f"\u201c{doubt['text']}\u201d ({doubt['speaker']}, {doubt['start']:.1f}\u2013{doubt['end']:.1f} s) "
+            f"{reading}: {doubt['why']}")

@@ -1,0 +1,398 @@
+"""The rules file: loading, validating and compiling it into patterns the tagger can run.
+
+The rules live in YAML (`callreview/core/rules/default.yaml` ships with the package; a department points
+`CALLREVIEW_RULES` at its own copy). Loading happens in this order:
+1. read and parse the YAML; 2. check its shape (every missing key or wrong type is an error naming the
+file); 3. expand lexicon references and the small pattern shorthand below; 4. compile every regex.
+
+Pattern shorthand (so that rules read like phrases and survive ASR text without punctuation):
+- `{NAME}`   the alternation of lexicon NAME (lexicons may refer to other lexicons);
+- a space    one or more separators (spaces, punctuation, hyphens), so "I-200" and "i 200" both match;
+- `_`        the same as a space, for where YAML would misread one ("(?:_violence)?" after a colon);
+- `~`        an optional separator ("re~entry" matches "re-entry", "re entry" and "reentry");
+- `<N>`      up to N intervening words ("your <3>officers" matches "your two marked officers");
+- `'`        an optional apostrophe ("he's" also matches "hes").
+All patterns are case-insensitive and must start and end on a word boundary.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from callreview.core.errors import InvalidRules
+from callreview.core.mentions import KINDS, QUALIFIERS
+
+DEFAULT_RULES = Path(__file__).parent / "rules" / "default.yaml"
+# A mention rule may also tag "warrant": a warrant whose kind the call reveals elsewhere (see tagging).
+RULE_KINDS = KINDS + ("warrant",)
+DIRECTIONS = ("forward", "backward", "both")
+_LEXICON_REF = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+_GAP = re.compile(r"<(\d+)>")
+
+
+@dataclass(frozen=True)
+class MentionRule:
+    """One way a kind is mentioned: `pattern` finds the evidence span."""
+
+    id: str
+    kind: str
+    pattern: re.Pattern
+    qualifier: str | None = None  # fixed qualifier, e.g. "non-emergency" is always negated
+    status_sensitive: bool = False  # dropped near immigration-status words (never a `crime`)
+    weak: str | None = None  # why a mention this rule finds may not count (reviewers read it)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A ConText trigger: a phrase that qualifies mentions within its scope."""
+
+    id: str
+    qualifier: str
+    direction: str
+    window: int  # words
+    pattern: re.Pattern
+    kinds: frozenset[str]
+    stop_at_comma: bool
+    clause_start: bool = False  # only where a clause begins (a question opener such as "is he ...")
+    ignore_terminators: bool = False  # reaches across sentence ends ("a felony warrant. Theft by ...")
+    weak: str | None = None  # why what this trigger qualifies may count after all (reviewers read it)
+
+
+@dataclass(frozen=True)
+class DoubtRule:
+    """Words that may be a mention of `kind` that no mention rule reads firmly ("go up and ask for him by
+    name"): never a tag, only a doubt that sends a call to a person when it decides the verdict."""
+
+    id: str
+    kind: str
+    why: str
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A phrase that looks like a mention but is not one ("where's your emergency?")."""
+
+    id: str
+    kinds: frozenset[str]
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A compiled rules file. Immutable, so one instance can be shared by every worker."""
+
+    version: str
+    source: str
+    mention_rules: tuple[MentionRule, ...]
+    exclusions: tuple[Exclusion, ...]
+    triggers: tuple[Trigger, ...]
+    pseudo_triggers: tuple[re.Pattern, ...]
+    terminators: re.Pattern
+    qualifier_priority: tuple[str, ...]
+    clause_openers: re.Pattern
+    present_markers: re.Pattern
+    status_words: re.Pattern
+    status_window: int
+    status_previous_segments: int
+    policy_list: dict = field(default_factory=dict)
+    speaker_refusal: dict = field(default_factory=dict)
+    resolution: dict = field(default_factory=dict)
+    usability: dict = field(default_factory=dict)
+    answered_denial: dict = field(default_factory=dict)
+    doubt_rules: tuple[DoubtRule, ...] = ()
+    # A deciding word Whisper gave a lower probability than this is unsure (uncertain_transcript); 0 = off.
+    min_word_probability: float = 0.0
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    """Load and compile a rules file.
+
+    Args:
+        path: a YAML rules file; None means the packaged default (`callreview/core/rules/default.yaml`).
+            Callers resolve `CALLREVIEW_RULES` themselves and pass the path in.
+
+    Returns:
+        The compiled, immutable Rules.
+
+    Raises:
+        InvalidRules: naming the file and what is wrong (unreadable, not YAML, a missing key, a bad regex).
+    """
+    source = Path(path) if path is not None else DEFAULT_RULES
+    src = str(source)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidRules(src, f"cannot read the rules file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidRules(src, f"not valid YAML: {exc}") from None
+    return compile_rules(data, src)
+
+
+def compile_rules(data: object, source: str = "<rules>") -> Rules:
+    """Validate and compile already-parsed rules data (what `load_rules` does after reading the file)."""
+    if not isinstance(data, dict):
+        raise InvalidRules(source, "the rules file must be a mapping with version, lexicons, mentions, qualifiers")
+    version = _require(data, "version", (str, int, float), source)
+    lexicons = _expand_lexicons(_require(data, "lexicons", dict, source), source)
+    compile_ = _Compiler(lexicons, source)
+
+    mention_rules = []
+    seen_ids: set[str] = set()
+    for i, item in enumerate(_require(data, "mentions", list, source)):
+        where = f"mentions[{i}]"
+        _check_mapping(item, where, source)
+        rule_id = _require(item, "id", str, source, where)
+        if rule_id in seen_ids:
+            raise InvalidRules(source, f"{where}: duplicate rule id {rule_id!r}")
+        seen_ids.add(rule_id)
+        kind = _require(item, "kind", str, source, where)
+        if kind not in RULE_KINDS:
+            raise InvalidRules(source, f"{where} ({rule_id}): kind {kind!r} is not one of {', '.join(RULE_KINDS)}")
+        qualifier = item.get("qualifier")
+        if qualifier is not None and qualifier not in QUALIFIERS:
+            raise InvalidRules(source, f"{where} ({rule_id}): qualifier {qualifier!r} is not one of {', '.join(QUALIFIERS)}")
+        for j, pattern in enumerate(_patterns(item, source, where)):
+            mention_rules.append(MentionRule(
+                id=rule_id, kind=kind, pattern=compile_(pattern, f"{where} ({rule_id}) pattern {j}"),
+                qualifier=qualifier, status_sensitive=bool(item.get("status_sensitive", False)),
+                weak=_why(item, source, where)))
+
+    exclusions = []
+    for i, item in enumerate(data.get("exclusions") or []):
+        where = f"exclusions[{i}]"
+        _check_mapping(item, where, source)
+        rule_id = _require(item, "id", str, source, where)
+        kinds = _kinds(item, source, where)
+        for j, pattern in enumerate(_patterns(item, source, where)):
+            exclusions.append(Exclusion(rule_id, kinds, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
+
+    qual = _require(data, "qualifiers", dict, source)
+    priority = tuple(_require(qual, "priority", list, source, "qualifiers"))
+    if sorted(priority) != sorted(QUALIFIERS):
+        raise InvalidRules(source, f"qualifiers.priority must list each of {', '.join(QUALIFIERS)} once")
+    terminators = compile_(_require(qual, "terminators", str, source, "qualifiers"), "qualifiers.terminators",
+                           bounded=False)
+    pseudo = tuple(compile_(p, f"qualifiers.pseudo[{i}]") for i, p in enumerate(qual.get("pseudo") or []))
+    triggers = []
+    for i, item in enumerate(_require(qual, "triggers", list, source, "qualifiers")):
+        where = f"qualifiers.triggers[{i}]"
+        _check_mapping(item, where, source)
+        rule_id = _require(item, "id", str, source, where)
+        qualifier = _require(item, "qualifier", str, source, where)
+        if qualifier not in QUALIFIERS:
+            raise InvalidRules(source, f"{where} ({rule_id}): qualifier {qualifier!r} is not one of {', '.join(QUALIFIERS)}")
+        direction = item.get("direction", "forward")
+        if direction not in DIRECTIONS:
+            raise InvalidRules(source, f"{where} ({rule_id}): direction must be one of {', '.join(DIRECTIONS)}")
+        window = item.get("window", 6)
+        if not isinstance(window, int) or window < 0:
+            raise InvalidRules(source, f"{where} ({rule_id}): window must be a whole number of words")
+        kinds = _kinds(item, source, where)
+        for j, pattern in enumerate(_patterns(item, source, where)):
+            triggers.append(Trigger(rule_id, qualifier, direction, window,
+                                    compile_(pattern, f"{where} ({rule_id}) pattern {j}"), kinds,
+                                    bool(item.get("stop_at_comma", False)), bool(item.get("clause_start", False)),
+                                    bool(item.get("ignore_terminators", False)), _why(item, source, where)))
+    clause_openers = compile_(_require(qual, "clause_openers", str, source, "qualifiers"), "qualifiers.clause_openers")
+    present_markers = compile_(_require(qual, "present_markers", str, source, "qualifiers"), "qualifiers.present_markers")
+    policy = _require(data, "policy_list", dict, source)
+    policy_list = {
+        "kinds": _kinds(policy, source, "policy_list"),
+        "joiner": compile_(_require(policy, "joiner", str, source, "policy_list"), "policy_list.joiner"),
+        "rules": frozenset(_require(policy, "rules", list, source, "policy_list")),
+        "max_gap_words": int(policy.get("max_gap_words", 8)),
+    }
+
+    status = _require(data, "immigration_status", dict, source)
+    status_words = compile_(_require(status, "pattern", str, source, "immigration_status"), "immigration_status.pattern")
+
+    resolution = data.get("warrant_resolution") or {}
+    compiled_resolution = {
+        "inactive": compile_(_require(resolution, "inactive", str, source, "warrant_resolution"),
+                             "warrant_resolution.inactive"),
+        # optional: a question about what a warrant is for ("what's the charge on it?"); crimes named in
+        # the answer (the next segment) are the warrant's charge, not the incident at hand.
+        "charge_question": (compile_(resolution["charge_question"], "warrant_resolution.charge_question")
+                            if resolution.get("charge_question") else None),
+    }
+    usability = _require(data, "usability", dict, source)
+    compiled_usability = {
+        "noise": compile_(_require(usability, "noise", str, source, "usability"), "usability.noise", bounded=False),
+        "trouble": compile_(_require(usability, "trouble", str, source, "usability"), "usability.trouble"),
+        "english": compile_(_require(usability, "english", str, source, "usability"), "usability.english"),
+        "min_english_words": int(usability.get("min_english_words", 12)),
+        "min_english_ratio": float(usability.get("min_english_ratio", 0.15)),
+        "noisy_segment_share": float(usability.get("noisy_segment_share", 0.5)),
+        "troubled_noisy_share": float(usability.get("troubled_noisy_share", 0.25)),
+        "min_trouble_phrases": int(usability.get("min_trouble_phrases", 2)),
+        # a short call whose speakers keep losing each other never got to a request, noise markers or not
+        "short_call_words": int(usability.get("short_call_words", 0)),
+    }
+    doubt_rules = []
+    for i, item in enumerate(data.get("doubts") or []):
+        where = f"doubts[{i}]"
+        _check_mapping(item, where, source)
+        rule_id = _require(item, "id", str, source, where)
+        kind = _require(item, "kind", str, source, where)
+        if kind not in KINDS:
+            raise InvalidRules(source, f"{where} ({rule_id}): kind {kind!r} is not one of {', '.join(KINDS)}")
+        why = _require(item, "why", str, source, where)
+        for j, pattern in enumerate(_patterns(item, source, where)):
+            doubt_rules.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
+    refusal = data.get("speaker_refusal") or {}
+    denial = data.get("answered_denial") or {}
+    compiled_denial = {
+        "asked_by": frozenset(_require(denial, "asked_by", list, source, "answered_denial")),
+        "kinds": _kinds(denial, source, "answered_denial"),
+        "answer": compile_(_require(denial, "answer", str, source, "answered_denial"), "answered_denial.answer"),
+    } if denial else {}
+    return Rules(
+        version=str(version), source=source, mention_rules=tuple(mention_rules), exclusions=tuple(exclusions),
+        triggers=tuple(triggers), pseudo_triggers=pseudo, terminators=terminators, qualifier_priority=priority,
+        clause_openers=clause_openers, present_markers=present_markers,
+        status_words=status_words, status_window=int(status.get("window", 12)),
+        status_previous_segments=int(status.get("previous_segments", 0)), policy_list=policy_list,
+        speaker_refusal={"not_refused_by": tuple(refusal.get("not_refused_by", ("ice",))),
+                         "instead": refusal.get("instead", "negated")},
+        resolution=compiled_resolution, usability=compiled_usability, answered_denial=compiled_denial,
+        doubt_rules=tuple(doubt_rules),
+        min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
+    )
+
+
+class _Compiler:
+    """Turns shorthand patterns into compiled case-insensitive regexes, with errors naming the rule."""
+
+    def __init__(self, lexicons: dict[str, str], source: str):
+        self.lexicons, self.source = lexicons, source
+
+    def __call__(self, pattern: str, where: str, bounded: bool = True) -> re.Pattern:
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise InvalidRules(self.source, f"{where}: a pattern must be a non-empty string")
+        expanded = _substitute(pattern, self.lexicons, self.source, where)
+        regex = _shorthand(expanded)
+        if bounded:  # punctuation-only patterns (sentence ends) must not be bounded by word characters
+            regex = r"(?<![\w])(?:" + regex + r")(?![\w])"
+        try:
+            return re.compile(regex, re.IGNORECASE)
+        except re.error as exc:
+            raise InvalidRules(self.source, f"{where}: bad regular expression {pattern!r}: {exc}") from None
+
+
+def _shorthand(pattern: str) -> str:
+    """Expand the space / ~ / <N> / ' shorthand described in the module docstring."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        gap = _GAP.match(pattern, i)
+        if gap:
+            out.append(r"(?:[\w']+[\W_]+){0,%d}" % int(gap.group(1)))
+            i = gap.end()
+            continue
+        if ch in " _":
+            out.append(r"[\W_]+")
+        elif ch == "~":
+            out.append(r"[\W_]*")
+        elif ch == "'":
+            out.append(r"['\u2019]?")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _substitute(pattern: str, lexicons: dict[str, str], source: str, where: str) -> str:
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in lexicons:
+            raise InvalidRules(source, f"{where}: unknown lexicon {{{name}}}")
+        return "(?:" + lexicons[name] + ")"
+    return _LEXICON_REF.sub(repl, pattern)
+
+
+def _expand_lexicons(raw: dict, source: str) -> dict[str, str]:
+    """Each lexicon is a list of phrases; references between lexicons are expanded (no cycles)."""
+    joined: dict[str, str] = {}
+    for name, terms in raw.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            raise InvalidRules(source, f"lexicons: name {name!r} must be UPPER_CASE")
+        if isinstance(terms, str):
+            terms = [terms]
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t for t in terms):
+            raise InvalidRules(source, f"lexicons.{name}: must be a non-empty list of phrases")
+        joined[name] = "|".join(f"(?:{t})" for t in terms)
+    done: dict[str, str] = {}
+
+    def resolve(name: str, stack: tuple[str, ...]) -> str:
+        if name in done:
+            return done[name]
+        if name in stack:
+            raise InvalidRules(source, f"lexicons: {' -> '.join(stack + (name,))} is a cycle")
+        text = _LEXICON_REF.sub(
+            lambda m: "(?:" + resolve(m.group(1), stack + (name,)) + ")" if m.group(1) in joined
+            else _unknown(m.group(1), name, source), joined[name])
+        done[name] = text
+        return text
+
+    for name in joined:
+        resolve(name, ())
+    return done
+
+
+def _unknown(ref: str, name: str, source: str) -> str:
+    raise InvalidRules(source, f"lexicons.{name}: unknown lexicon {{{ref}}}")
+
+
+def _require(data: dict, key: str, types, source: str, where: str | None = None):
+    if key not in data:
+        raise InvalidRules(source, f"missing key {key!r}" + (f" in {where}" if where else ""))
+    value = data[key]
+    if not isinstance(value, types) or isinstance(value, bool):
+        names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise InvalidRules(source, f"{(where + '.') if where else ''}{key} must be {names}, got {type(value).__name__}")
+    return value
+
+
+def _check_mapping(item: object, where: str, source: str) -> None:
+    if not isinstance(item, dict):
+        raise InvalidRules(source, f"{where}: must be a mapping, got {type(item).__name__}")
+
+
+def _patterns(item: dict, source: str, where: str) -> list[str]:
+    patterns = item.get("patterns", [item["pattern"]] if "pattern" in item else None)
+    if not isinstance(patterns, list) or not patterns:
+        raise InvalidRules(source, f"{where}: needs `pattern` or a non-empty `patterns` list")
+    return patterns
+
+
+def _probability(section: dict, source: str) -> float:
+    value = section.get("min_word_probability", 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InvalidRules(source, f"transcript_confidence.min_word_probability must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def _why(item: dict, source: str, where: str) -> str | None:
+    """The optional `weak:` of a mention rule or trigger: a plain-language reason, shown to reviewers."""
+    why = item.get("weak")
+    if why is not None and (not isinstance(why, str) or not why.strip()):
+        raise InvalidRules(source, f"{where}: weak must be a sentence saying why the reading is unsure")
+    return why
+
+
+def _kinds(item: dict, source: str, where: str) -> frozenset[str]:
+    kinds = item.get("kinds", list(RULE_KINDS))
+    if not isinstance(kinds, list) or any(k not in RULE_KINDS for k in kinds):
+        raise InvalidRules(source, f"{where}: kinds must be a list drawn from {', '.join(RULE_KINDS)}")
+    return frozenset(kinds)

@@ -1,0 +1,130 @@
+"""Exports as text: a call's current transcript as WebVTT or SRT, the review queue and dispositions as CSV.
+
+Each function returns the whole document as a string; writing it and auditing the export is the
+caller's job (the CLI and the web app both do both).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from sqlmodel import Session
+
+from callreview.core.errors import ReviewError
+from callreview.service.records import row_to_segment
+from callreview.storage import calls as store
+from callreview.storage.queue import list_items
+from callreview.storage.reporting import list_dispositions
+from callreview.transcribe.segments import Gap, Transcript
+from callreview.transcribe.vtt import write_vtt
+
+FORMATS = ("vtt", "srt")
+
+
+class ExportError(ReviewError, LookupError):
+    def __init__(self, call_id: str, problem: str):
+        self.call_id, self.problem = call_id, problem
+        super().__init__(f"call {call_id}: {problem}")
+
+
+def current_transcript_of(session: Session, call_id: str) -> Transcript:
+    """The call's current transcript version as a core Transcript (segments, gaps, language)."""
+    call = store.find_call(session, call_id)
+    if call is None:
+        raise ExportError(call_id, "no such call; `callreview queue --status all` lists calls under review")
+    record = store.current_transcript(session, call.id)
+    if record is None:
+        raise ExportError(call_id, "has no transcript yet (it has not been transcribed)")
+    segments = tuple(row_to_segment(r) for r in store.segments_of(session, record.id))
+    gaps = tuple(Gap(start=g.start, end=g.end, reason=g.reason, channel=g.channel)
+                 for g in store.gaps_of(session, record.id))
+    return Transcript(language=record.language or "en", segments=segments, engine=record.engine,
+                      model=record.model, imported=record.imported, gaps=gaps)
+
+
+def transcript_vtt(session: Session, call_id: str) -> str:
+    """WebVTT of the call's current transcript: one `<v speaker>` cue per segment (callreview.transcribe.vtt)."""
+    return write_vtt(current_transcript_of(session, call_id))
+
+
+def transcript_srt(session: Session, call_id: str) -> str:
+    """SubRip of the call's current transcript.
+
+    SRT has no voice tags, so each cue starts with the speaker label in brackets ("[officer] ...");
+    flagged segments end with their flags, as the VTT export notes them.
+    """
+    transcript = current_transcript_of(session, call_id)
+    blocks = []
+    for n, seg in enumerate(transcript.segments, 1):
+        flags = f" [flagged: {', '.join(seg.flags)}]" if seg.flags else ""
+        blocks.append(f"{n}\n{_srt_stamp(seg.start)} --> {_srt_stamp(seg.end)}\n[{seg.speaker}] "
+                      f"{' '.join(seg.text.split())}{flags}\n")
+    return "\n".join(blocks)
+
+
+def export_transcript(session: Session, call_id: str, fmt: str) -> str:
+    """`transcript_vtt` or `transcript_srt` by format name."""
+    if fmt not in FORMATS:
+        raise ExportError(call_id, f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return transcript_vtt(session, call_id) if fmt == "vtt" else transcript_srt(session, call_id)
+
+
+QUEUE_COLUMNS = ("item", "call_id", "status", "verdict", "reasons", "received_at", "commanding_officer",
+                 "decision", "claimed_by", "created_at")
+DISPOSITION_COLUMNS = ("disposition_id", "item", "call_id", "verdict", "reasons", "item_status", "reviewer",
+                       "disposition", "note", "at")
+
+
+def queue_csv(session: Session, status: str | None = None) -> str:
+    """Every review item (or those with `status`), one row each; reasons `;`-separated like the log CSVs."""
+    rows = [(r.item_id, r.call_id, r.status, r.verdict, ";".join(r.reasons), _iso(r.received_at),
+             r.commanding_officer, r.decision, r.claimed_by, _iso(r.created_at))
+            for r in list_items(session, status=status)]
+    return _csv(QUEUE_COLUMNS, rows)
+
+
+def dispositions_csv(session: Session) -> str:
+    """Every disposition reviewers recorded, oldest first, with the item's call, verdict and reasons."""
+    rows = [(d.disposition_id, d.item_id, d.call_id, d.verdict, ";".join(d.reasons), d.item_status, d.reviewer,
+             d.disposition, d.note, _iso(d.at)) for d in list_dispositions(session)]
+    return _csv(DISPOSITION_COLUMNS, rows)
+
+
+def _csv(columns: tuple[str, ...], rows: list[tuple]) -> str:
+    out = io.StringIO()
+    # CRLF rows (RFC 4180): the csv module quotes a field only for the line terminator's characters, so
+    # with "\n" rows a note holding a bare "\r" was left unquoted and split its row in two.
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+# What makes spreadsheet programs read a cell as a formula (OWASP "CSV injection"); notes and sidecar
+# fields are text from people and files, so a cell that could start one is prefixed with "'".
+_FORMULA_START = ("=", "+", "-", "@")
+_FORMULA_CONTROL = ("\t", "\r")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    # Spreadsheets skip leading whitespace before a formula: " =cmd" and "\n+1" run as surely as "=cmd".
+    if text[:1] in _FORMULA_CONTROL or text.lstrip()[:1] in _FORMULA_START:
+        return "'" + text
+    return text
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _srt_stamp(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"

@@ -1,0 +1,61 @@
+"""Creating and switching users, shared by the admin pages and `callreview user add`."""
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from callreview.service.auth import hash_password
+from callreview.storage import users as store
+from callreview.storage.audit import record_event
+from callreview.storage.dispositions import release_claims_of
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+class InvalidUsername(ValueError):
+    def __init__(self, username: str):
+        self.username = username
+        super().__init__(f"user name {username!r} must be 2-64 characters: lower-case letters, digits, '.', "
+                         "'_' or '-', starting with a letter or digit")
+
+
+def create_user(session: Session, *, username: str, password: str, role: str, actor: str,
+                scrypt_n: int | None = None) -> store.User:
+    """Check, hash and store a new user, and log who created it (the caller commits).
+
+    Args:
+        session: an open session.
+        username: the sign-in name (see InvalidUsername for the allowed form).
+        password: the plain password (at least auth.MIN_PASSWORD_LENGTH characters).
+        role: reviewer, supervisor or admin.
+        actor: who is creating the user, as the audit log names them.
+        scrypt_n: a lower scrypt cost, for tests only.
+
+    Raises:
+        InvalidUsername, auth.PasswordTooShort, ValueError (unknown role), callreview.storage.users.UserExists.
+    """
+    if not _USERNAME.match(username):
+        raise InvalidUsername(username)
+    if role not in store.ROLES:
+        raise ValueError(f"role must be one of {', '.join(store.ROLES)}, got {role!r}")
+    password_hash = hash_password(password) if scrypt_n is None else hash_password(password, n=scrypt_n)
+    user = store.add_user(session, username=username, password_hash=password_hash, role=role, created_by=actor)
+    record_event(session, actor=actor, action="user_add", object_type="user", object_id=username,
+                 detail={"role": role})
+    return user
+
+
+def set_active(session: Session, user: store.User, active: bool, *, actor: str) -> None:
+    """Activate or deactivate a user and log it (the caller commits).
+
+    Deactivation ends their sessions and releases their claims on review items, one audit row per item:
+    a deactivated reviewer will never finish them, and their claims would keep everyone else off.
+    """
+    store.set_user_active(session, user, active)
+    record_event(session, actor=actor, action="user_activate" if active else "user_deactivate",
+                 object_type="user", object_id=user.username)
+    if not active:
+        for item_id, call_id in release_claims_of(session, user.username):
+            record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
+                         detail={"call_id": call_id, "claimed_by": user.username, "why": "user_deactivated"})

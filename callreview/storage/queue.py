@@ -1,0 +1,73 @@
+"""Queries and writes for review items and dispositions."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from callreview.storage.tables import AssessmentRecord, Call, DecisionLogRecord, Disposition, ReviewItem, utcnow
+
+
+def item_for_assessment(session: Session, assessment_pk: int) -> ReviewItem | None:
+    return session.exec(select(ReviewItem).where(ReviewItem.assessment_pk == assessment_pk)).first()
+
+
+def add_review_item(session: Session, assessment: AssessmentRecord) -> ReviewItem:
+    item = ReviewItem(call_pk=assessment.call_pk, assessment_pk=assessment.id, verdict=assessment.verdict,
+                      reasons_json=assessment.reasons_json, status="open")
+    session.add(item)
+    session.flush()
+    return item
+
+
+def open_items_for_call(session: Session, call_pk: int) -> list[ReviewItem]:
+    return list(session.exec(select(ReviewItem).where(ReviewItem.call_pk == call_pk, ReviewItem.status == "open")))
+
+
+def close_item(session: Session, item: ReviewItem, reason: str) -> None:
+    item.status, item.closed_at, item.close_reason = "closed", utcnow(), reason
+    session.add(item)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    item_id: int
+    call_id: str
+    verdict: str
+    reasons: list[str]
+    status: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+    created_at: datetime
+    received_at: datetime | None
+    commanding_officer: str | None
+    decision: str | None
+
+
+def list_items(session: Session, *, status: str | None = "open") -> list[QueueRow]:
+    stmt = (select(ReviewItem, Call, DecisionLogRecord)
+            .join(Call, Call.id == ReviewItem.call_pk)
+            .join(DecisionLogRecord, DecisionLogRecord.call_pk == Call.id, isouter=True)
+            .order_by(ReviewItem.created_at, ReviewItem.id))
+    if status:
+        stmt = stmt.where(ReviewItem.status == status)
+    return [QueueRow(item_id=item.id, call_id=call.call_id, verdict=item.verdict,
+                     reasons=json.loads(item.reasons_json), status=item.status, claimed_by=item.claimed_by,
+                     claimed_at=item.claimed_at, created_at=item.created_at,
+                     received_at=log.received_at if log else None,
+                     commanding_officer=log.commanding_officer if log else None,
+                     decision=log.decision if log else None)
+            for item, call, log in session.exec(stmt)]
+
+
+def items_for_call(session: Session, call_pk: int) -> list[ReviewItem]:
+    return list(session.exec(select(ReviewItem).where(ReviewItem.call_pk == call_pk).order_by(ReviewItem.id)))
+
+
+def dispositions_for_call(session: Session, call_pk: int) -> list[Disposition]:
+    stmt = (select(Disposition).join(ReviewItem, ReviewItem.id == Disposition.review_item_pk)
+            .where(ReviewItem.call_pk == call_pk).order_by(Disposition.created_at))
+    return list(session.exec(stmt))

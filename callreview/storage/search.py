@@ -1,0 +1,674 @@
+"""Full-text search over the current transcript version of every call.
+
+What happens, in order:
+1. `parse_query` reads what a supervisor typed (words, "exact phrases", prefix*, AND/OR/NOT,
+   parentheses) into a small tree, refusing malformed input with `InvalidSearchQuery`. The tree is the
+   escaping: every word and phrase reaches the database as a quoted string or a bound parameter, so
+   no user text is ever read as FTS5, tsquery or SQL syntax.
+2. `search_sql` renders the tree and the filters as one statement for the dialect, SQLite and
+   PostgreSQL side by side below.
+3. `search` runs it and returns `SearchHit` rows, best first.
+
+SQLite: `segment_fts` is an FTS5 table with external content (the `segment` table, so snippets read
+the stored text) that holds only segments of *current* transcript versions. Triggers keep it in step:
+a segment inserted into a current transcript is indexed, and a transcript that stops (or starts) being
+current takes its segments out of (or into) the index. Searching therefore never needs to look at
+superseded versions. PostgreSQL: a GIN index over `to_tsvector('english', text)`; only-current is a join.
+
+Filters apply to the call: its logged decision, commanding officer (case-insensitive substring),
+`received_at` range, current verdict, and tag kind. A tag filter keeps calls whose *current*
+assessment has a counted mention of that kind (a mention with no qualifier), the same test the policy
+check uses, so `--tag door_knock` does not return calls where a door knock was only refused or negated.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from callreview.storage.dates import check_day
+from callreview.storage.errors import StorageError
+
+# Highlight markers around matched words in snippets: private-use characters never found in transcripts
+# (the same as callreview.storage.web_search), so a web page can HTML-escape the snippet first and then turn them
+# into <mark>, and a terminal can style them.
+MARK_START = "\ue000"
+MARK_END = "\ue001"
+ELLIPSIS = "…"
+FTS_TABLE = "segment_fts"
+# Index rowid = (call_pk << CALL_SHIFT) + segment idx: room for a million segments per call.
+CALL_SHIFT = 20
+# Matches ranked per query: those of the newest calls, this many (after filters); see _SQLITE_SEARCH.
+RANK_WINDOW = 2_000
+SNIPPET_TOKENS = 16
+# PostgreSQL text search configuration; SQLite uses the matching Porter stemmer so both find "knocking"
+# for "knock".
+PG_CONFIG = "english"
+MAX_QUERY_CHARS = 500
+MIN_PREFIX_CHARS = 2
+OPERATORS = ("AND", "OR", "NOT")
+
+
+class InvalidSearchQuery(StorageError, ValueError):
+    """A search query that cannot be read; the message says what is wrong and how to write it."""
+
+    def __init__(self, query: str, problem: str):
+        self.query, self.problem = query, problem
+        super().__init__(f"search query {query!r}: {problem}")
+
+
+# --- the query language -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Term:
+    """A word (`prefix` when typed as warr*) or a quoted phrase.
+
+    `words` are its letter/digit runs (what FTS5 indexes); `typed` is the text as typed, for PostgreSQL,
+    whose parser reads e.g. "I-200" its own way and must read the query the way it read the transcript.
+    """
+
+    words: tuple[str, ...]
+    prefix: bool = False
+    phrase: bool = False
+    typed: str = ""
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: object
+
+
+_TOKEN = re.compile(r'\s*(?:(?P<quote>"[^"]*"?)|(?P<paren>[()])|(?P<bare>[^\s()"]+))')
+_WORD = re.compile(r"\w+")
+
+
+def parse_query(query: str):
+    """Read a search query into a tree of Term, And, Or and Not.
+
+    Words next to each other must all match (AND). Operators are AND, OR and NOT in capitals (lower
+    case they are words); NOT excludes, so it needs something to exclude from: `warrant NOT detainer`.
+    Words are stemmed on both databases; PostgreSQL also ignores English stop words ("and", "the").
+
+    Args:
+        query: what the user typed.
+
+    Returns:
+        The tree's root.
+
+    Raises:
+        InvalidSearchQuery: empty, unbalanced quotes or parentheses, a dangling operator, a lone NOT,
+            a bad prefix.
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidSearchQuery(query[:40] + "…", f"is longer than {MAX_QUERY_CHARS} characters")
+    tokens = _tokens(query)
+    if not tokens:
+        raise InvalidSearchQuery(query, "has no words to search for")
+    parser = _Parser(query, tokens)
+    tree = parser.parse()
+    _check_negation(query, tree)
+    return tree
+
+
+def _tokens(query: str) -> list[tuple[str, object]]:
+    """Split into ("(" | ")" | "AND" | "OR" | "NOT" | "term", Term) tokens; punctuation-only words are dropped."""
+    out: list[tuple[str, object]] = []
+    pos = 0
+    while pos < len(query):
+        m = _TOKEN.match(query, pos)
+        if m is None or m.end() == pos:  # only trailing spaces left
+            break
+        pos = m.end()
+        if m["paren"]:
+            out.append((m["paren"], None))
+        elif m["quote"] is not None:
+            raw = m["quote"]
+            if len(raw) < 2 or not raw.endswith('"'):
+                raise InvalidSearchQuery(query, 'has an opening " without a closing one')
+            words = tuple(_WORD.findall(raw[1:-1]))
+            if not words:
+                raise InvalidSearchQuery(query, 'has an empty phrase ""; put words between the quotes')
+            if query[pos:pos + 1] == "*":
+                raise InvalidSearchQuery(query, "prefix search works on single words, as in warr*, not on phrases")
+            out.append(("term", Term(words, phrase=True, typed=raw[1:-1])))
+        else:
+            out.extend(_bare(query, m["bare"]))
+    return out
+
+
+def _bare(query: str, raw: str) -> list[tuple[str, object]]:
+    if raw in OPERATORS:
+        return [(raw, None)]
+    prefix = raw.endswith("*")
+    body = raw.rstrip("*") if prefix else raw
+    if "*" in body or (prefix and raw.count("*") > 1):
+        raise InvalidSearchQuery(query, f"{raw!r}: * may only end a word, as in warr*")
+    words = tuple(_WORD.findall(body))
+    if prefix:
+        if len(words) != 1 or words[0] != body:
+            raise InvalidSearchQuery(query, f"{raw!r}: prefix search works on a single word of letters or "
+                                            "digits, as in warr*")
+        if len(body) < MIN_PREFIX_CHARS:
+            raise InvalidSearchQuery(query, f"{raw!r}: a prefix needs at least {MIN_PREFIX_CHARS} characters "
+                                            "before the *")
+    if not words:
+        return []  # punctuation alone, e.g. "&": the index ignores it too
+    # "I-200" is one typed word but two index tokens: searched as the phrase "I 200".
+    return [("term", Term(words, prefix=prefix, phrase=len(words) > 1, typed=body))]
+
+
+class _Parser:
+    """Recursive descent: or := and (OR and)*; and := unary ([AND] unary)*; unary := NOT unary | atom."""
+
+    def __init__(self, query: str, tokens: list[tuple[str, object]]):
+        self.query, self.tokens, self.pos = query, tokens, 0
+
+    def parse(self):
+        tree = self._or()
+        if self.pos < len(self.tokens):
+            kind = self.tokens[self.pos][0]
+            if kind == ")":
+                raise InvalidSearchQuery(self.query, "has a ) without a matching (")
+            raise InvalidSearchQuery(self.query, f"unexpected {kind}")
+        return tree
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def _or(self):
+        items = [self._and()]
+        while self._peek() == "OR":
+            self.pos += 1
+            items.append(self._and())
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def _and(self):
+        items = [self._unary()]
+        while self._peek() not in (None, ")", "OR"):
+            if self._peek() == "AND":
+                self.pos += 1
+            items.append(self._unary())
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def _unary(self):
+        kind = self._peek()
+        if kind == "NOT":
+            self.pos += 1
+            return Not(self._unary())
+        if kind == "(":
+            self.pos += 1
+            inner = self._or()
+            if self._peek() != ")":
+                raise InvalidSearchQuery(self.query, "has a ( without a matching )")
+            self.pos += 1
+            return inner
+        if kind == "term":
+            self.pos += 1
+            return self.tokens[self.pos - 1][1]
+        if kind is None:
+            raise InvalidSearchQuery(self.query, "ends with an operator; put a word after it")
+        if kind == ")":
+            raise InvalidSearchQuery(self.query, "has an empty ( ) or an operator right before )")
+        raise InvalidSearchQuery(self.query, f"{kind} needs a word on each side, as in warrant {kind} detainer"
+                                 if kind != "NOT" else "NOT needs a word after it")
+
+
+def _check_negation(query: str, node, parent=None) -> None:
+    """NOT only narrows an AND that also has something positive (both FTS5 and tsquery need that to be fast)."""
+    if isinstance(node, Not):
+        if not isinstance(parent, And):
+            raise InvalidSearchQuery(query, "NOT needs something to exclude from, as in warrant NOT detainer")
+        _check_negation(query, node.item, node)
+    elif isinstance(node, (And, Or)):
+        if isinstance(node, And) and all(isinstance(i, Not) for i in node.items):
+            raise InvalidSearchQuery(query, "NOT needs something to exclude from, as in warrant NOT detainer")
+        for item in node.items:
+            _check_negation(query, item, node)
+
+
+# --- rendering per dialect ---------------------------------------------------------------------------
+
+def _fts5_string(words: tuple[str, ...]) -> str:
+    # A double-quoted FTS5 string is never read as syntax; embedded quotes are doubled.
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+def to_fts5(node) -> str:
+    """Render a parsed query as an FTS5 MATCH expression (fully quoted, parenthesised)."""
+    if isinstance(node, Term):
+        return _fts5_string(node.words) + ("*" if node.prefix else "")
+    if isinstance(node, Or):
+        return "(" + " OR ".join(to_fts5(i) for i in node.items) + ")"
+    if isinstance(node, And):
+        positive = [to_fts5(i) for i in node.items if not isinstance(i, Not)]
+        expr = positive[0] if len(positive) == 1 else "(" + " AND ".join(positive) + ")"
+        for neg in (i for i in node.items if isinstance(i, Not)):
+            expr = f"({expr} NOT {to_fts5(neg.item)})"
+        return expr
+    raise TypeError(f"cannot render {node!r}")  # Not outside And is refused by parse_query
+
+
+def to_tsquery_sql(node, params: dict) -> str:
+    """Render a parsed query as a PostgreSQL tsquery expression; words go into `params`."""
+    if isinstance(node, Term):
+        name = f"w{len(params)}"
+        if node.prefix:
+            # The word is letters/digits only (checked by the parser), so ':*' is the only syntax here.
+            params[name] = node.words[0] + ":*"
+            return f"to_tsquery('{PG_CONFIG}', :{name})"
+        params[name] = node.typed or " ".join(node.words)
+        fn = "phraseto_tsquery" if node.phrase else "plainto_tsquery"
+        return f"{fn}('{PG_CONFIG}', :{name})"
+    if isinstance(node, Or):
+        return "(" + " || ".join(to_tsquery_sql(i, params) for i in node.items) + ")"
+    if isinstance(node, And):
+        parts = [to_tsquery_sql(i, params) for i in node.items if not isinstance(i, Not)]
+        parts += ["!!" + to_tsquery_sql(i.item, params) for i in node.items if isinstance(i, Not)]
+        return "(" + " && ".join(parts) + ")"
+    raise TypeError(f"cannot render {node!r}")
+
+
+# --- filters, shared by both dialects ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Call-level filters; None means "any"."""
+
+    tag: str | None = None
+    officer: str | None = None
+    date_from: date | datetime | None = None
+    date_to: date | datetime | None = None
+    decision: str | None = None
+    verdict: str | None = None
+
+
+def _day_start(value: date | datetime) -> datetime:
+    """A date is a whole UTC day; a datetime is taken as given (naive = UTC)."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.combine(value, time.min, tzinfo=timezone.utc)
+
+
+def _like_pattern(fragment: str) -> str:
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _date_to_clause(filters: SearchFilters) -> str:
+    if filters.date_to is None:
+        return ""
+    return "d.received_at < :date_to"
+
+
+def _call_filter_sql(filters: SearchFilters, params: dict, dialect: str) -> list[str]:
+    """Subqueries of call pks that pass the filters (all must hold); values go into params.
+
+    Each is built once per query as a set, so a candidate segment costs a probe per set, not a chain
+    of joins; one set per table keeps each set cheap to build.
+    """
+    log_where: list[str] = []
+    assessment_where: list[str] = []
+    if filters.officer:
+        params["officer"] = _like_pattern(filters.officer)
+        # SQLite's LIKE already ignores ASCII case (and lower() on every row costs); PostgreSQL has ILIKE.
+        like = "LIKE" if dialect == "sqlite" else "ILIKE"
+        log_where.append(f"d.commanding_officer {like} :officer ESCAPE '\\'")
+    no_log = filters.decision == "none"
+    if filters.decision and not no_log:
+        params["decision"] = filters.decision
+        log_where.append("d.decision = :decision")
+    if filters.date_from is not None:
+        params["date_from"] = _day_start(filters.date_from)
+        log_where.append("d.received_at >= :date_from")
+    if filters.date_to is not None:
+        # A date includes the whole day; a datetime is the first instant no longer included.
+        end = filters.date_to
+        params["date_to"] = _day_start(end) + (timedelta(0) if isinstance(end, datetime) else timedelta(days=1))
+        log_where.append(_date_to_clause(filters))
+    if filters.verdict:
+        params["verdict"] = filters.verdict
+        assessment_where.append("a.verdict = :verdict")
+    parts = []
+    if no_log:
+        # "none": calls with no logged decision (queued as missing_log); log filters cannot also hold.
+        parts.append("SELECT c.id FROM call c WHERE NOT EXISTS (SELECT 1 FROM decision_log d "
+                     "WHERE d.call_pk = c.id)")
+    if log_where:
+        parts.append("SELECT d.call_pk FROM decision_log d WHERE " + " AND ".join(log_where))
+    if filters.tag:
+        params["tag"] = filters.tag
+        # Driven from the counted-mention index: only assessments with such a mention are looked at.
+        parts.append("SELECT a.call_pk FROM tag g JOIN assessment a ON a.id = g.assessment_pk "
+                     "WHERE g.kind = :tag AND g.qualifier IS NULL AND a.is_current"
+                     + "".join(f" AND {w}" for w in assessment_where))
+    elif assessment_where:
+        parts.append("SELECT a.call_pk FROM assessment a WHERE a.is_current AND " + " AND ".join(assessment_where))
+    return parts
+
+
+def _check_page(query: str, limit: int, offset: int) -> None:
+    if limit < 1 or limit > 1000:
+        raise InvalidSearchQuery(query, f"limit must be between 1 and 1000, got {limit}")
+    if offset < 0:
+        raise InvalidSearchQuery(query, f"offset must be 0 or more, got {offset}")
+    if offset + limit > RANK_WINDOW:
+        raise InvalidSearchQuery(query, f"only the best of the {RANK_WINDOW:,} most recent matches can be paged "
+                                        "through; narrow the query or add filters (e.g. a date range)")
+
+
+# --- SQLite ------------------------------------------------------------------------------------------
+
+_SQLITE_SCHEMA = (
+    # The index keeps its own copy of the text and keys each row by (call_pk << CALL_SHIFT) + segment idx:
+    # a call filter is then arithmetic on the rowid plus one set probe, with no lookup per candidate,
+    # and rowid order is call order (newest calls last). segment_id leads back to the segment row.
+    # Porter stemming matches PostgreSQL's english configuration; prefix='3' keeps warr* from merging
+    # every term that starts with w; detail=full (the default) keeps positions for phrases.
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
+        text, segment_id UNINDEXED, tokenize='porter unicode61 remove_diacritics 2', prefix='3')""",
+    # The tag filter reads counted mentions of one kind from this index alone.
+    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_insert AFTER INSERT ON segment
+        BEGIN
+          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
+            SELECT (call_pk << {CALL_SHIFT}) + new.idx, new.text, new.id FROM transcript
+            WHERE id = new.transcript_pk AND is_current;
+        END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_delete AFTER DELETE ON segment
+        BEGIN
+          DELETE FROM {FTS_TABLE} WHERE rowid = (SELECT (call_pk << {CALL_SHIFT}) + old.idx FROM transcript
+                                                 WHERE id = old.transcript_pk AND is_current);
+        END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_update AFTER UPDATE OF text, idx, transcript_pk ON segment
+        BEGIN
+          DELETE FROM {FTS_TABLE} WHERE rowid = (SELECT (call_pk << {CALL_SHIFT}) + old.idx FROM transcript
+                                                 WHERE id = old.transcript_pk AND is_current);
+          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
+            SELECT (call_pk << {CALL_SHIFT}) + new.idx, new.text, new.id FROM transcript
+            WHERE id = new.transcript_pk AND is_current;
+        END""",
+    # A superseded version leaves the index, so only the current version is ever searched.
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_transcript_retired AFTER UPDATE OF is_current ON transcript
+        WHEN old.is_current AND NOT new.is_current
+        BEGIN
+          DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT (old.call_pk << {CALL_SHIFT}) + idx FROM segment
+                                                  WHERE transcript_pk = new.id);
+        END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_transcript_restored AFTER UPDATE OF is_current ON transcript
+        WHEN new.is_current AND NOT old.is_current
+        BEGIN
+          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
+            SELECT (new.call_pk << {CALL_SHIFT}) + idx, text, id FROM segment WHERE transcript_pk = new.id;
+        END""",
+)
+
+# Ranking is bounded: the RANK_WINDOW matches of the newest calls that pass the filters are taken in
+# rowid order (FTS5 walks its doclist backwards, no sort), and only those are scored with bm25 and
+# sorted. bm25 costs about a microsecond a row, so ranking every "warrant" in a million segments would
+# not stay fast. The page's snippets are computed last, one rowid lookup per hit.
+_SQLITE_SEARCH = """
+SELECT c.call_id AS call_id, s.idx AS idx, s.start AS start, s."end" AS "end", s.speaker AS speaker,
+       snippet({fts}, 0, :mark_start, :mark_end, :ellipsis, :snippet_tokens) AS snippet, -hit.score AS rank,
+       d.received_at AS received_at, d.commanding_officer AS commanding_officer, d.decision AS decision,
+       a.verdict AS verdict
+FROM (
+    SELECT key, segment_id, score FROM (
+        SELECT {fts}.rowid AS key, {fts}.segment_id AS segment_id, bm25({fts}) AS score
+        FROM {fts}
+        WHERE {fts} MATCH :match {where}
+        ORDER BY {fts}.rowid DESC
+        LIMIT :window
+    )
+    ORDER BY score, key DESC
+    LIMIT :limit OFFSET :offset
+) AS hit
+CROSS JOIN {fts} ON {fts}.rowid = hit.key AND {fts} MATCH :match
+CROSS JOIN segment s ON s.id = hit.segment_id
+CROSS JOIN call c ON c.id = hit.key >> {shift}
+LEFT JOIN decision_log d ON d.call_pk = c.id
+LEFT JOIN assessment a ON a.call_pk = c.id AND a.is_current
+ORDER BY hit.score, hit.key DESC
+"""
+# CROSS JOIN fixes SQLite's join order: the page of hits first, then one FTS5 rowid lookup per hit for
+# its snippet. Left to itself the planner scans the whole match list a second time.
+
+
+def _sqlite_search_sql(tree, filters: SearchFilters, params: dict) -> str:
+    params.update(match=to_fts5(tree), mark_start=MARK_START, mark_end=MARK_END, ellipsis=ELLIPSIS,
+                  snippet_tokens=SNIPPET_TOKENS, window=RANK_WINDOW)
+    where = "".join(f" AND ({FTS_TABLE}.rowid >> {CALL_SHIFT}) IN ({calls})"
+                    for calls in _call_filter_sql(filters, params, "sqlite"))
+    if filters.date_from is not None or filters.date_to is not None:
+        # Calls are processed in roughly the order they were received, so a date range is a narrow
+        # band of call pks: FTS5 then reads only that rowid range instead of the whole match list.
+        dates = " AND ".join(c for c in ("d.received_at >= :date_from" if filters.date_from is not None else "",
+                                         _date_to_clause(filters)) if c)
+        where += (f" AND {FTS_TABLE}.rowid >= (SELECT min(d.call_pk) FROM decision_log d WHERE {dates}) << {CALL_SHIFT}"
+                  f" AND {FTS_TABLE}.rowid < ((SELECT max(d.call_pk) FROM decision_log d WHERE {dates}) + 1)"
+                  f" << {CALL_SHIFT}")
+    return _SQLITE_SEARCH.format(fts=FTS_TABLE, where=where, shift=CALL_SHIFT)
+
+
+def install_sqlite_search(conn: Connection) -> None:
+    """Create the FTS5 table and its triggers; fill the index when it was just created."""
+    existed = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first() is not None
+    for statement in _SQLITE_SCHEMA:
+        conn.exec_driver_sql(statement)
+    if not existed:
+        rebuild_sqlite_search(conn)
+
+
+def rebuild_sqlite_search(conn: Connection) -> None:
+    """Re-index every segment of a current transcript version (after a bulk load, or to repair)."""
+    conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE}")
+    conn.exec_driver_sql(f"""INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
+        SELECT (t.call_pk << {CALL_SHIFT}) + s.idx, s.text, s.id
+        FROM segment s JOIN transcript t ON t.id = s.transcript_pk WHERE t.is_current ORDER BY 1""")
+    conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------------
+
+_PG_SCHEMA = (
+    f"CREATE INDEX IF NOT EXISTS segment_fts_text ON segment USING gin (to_tsvector('{PG_CONFIG}', text))",
+    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
+)
+
+# The same bounded ranking as SQLite: the newest RANK_WINDOW matches, then ts_rank_cd on those only
+# (it re-parses the text of each row it scores), then ts_headline on the page only.
+_PG_SEARCH = """
+SELECT c.call_id AS call_id, s.idx AS idx, s.start AS start, s."end" AS "end", s.speaker AS speaker,
+       d.received_at AS received_at, d.commanding_officer AS commanding_officer, d.decision AS decision,
+       a.verdict AS verdict,
+       ts_headline('{config}', s.text, hit.query,
+                   'StartSel="{mark_start}", StopSel="{mark_end}", FragmentDelimiter="{ellipsis}", '
+                   'MaxFragments=2, MaxWords=16, MinWords=6') AS snippet,
+       hit.score AS rank
+FROM (
+    SELECT w.segment_id, w.query, ts_rank_cd(to_tsvector('{config}', w.text), w.query) AS score
+    FROM (
+        SELECT s.id AS segment_id, s.text AS text, q.query AS query
+        FROM (SELECT {tsquery} AS query) AS q
+        JOIN segment s ON to_tsvector('{config}', s.text) @@ q.query
+        JOIN transcript t ON t.id = s.transcript_pk AND t.is_current
+        WHERE TRUE {where}
+        ORDER BY s.id DESC
+        LIMIT :window
+    ) AS w
+    ORDER BY score DESC, w.segment_id
+    LIMIT :limit OFFSET :offset
+) AS hit
+JOIN segment s ON s.id = hit.segment_id
+JOIN transcript t ON t.id = s.transcript_pk
+JOIN call c ON c.id = t.call_pk
+LEFT JOIN decision_log d ON d.call_pk = c.id
+LEFT JOIN assessment a ON a.call_pk = c.id AND a.is_current
+ORDER BY hit.score DESC, hit.segment_id
+"""
+
+
+def _pg_search_sql(tree, filters: SearchFilters, params: dict) -> str:
+    params["window"] = RANK_WINDOW
+    tsquery = to_tsquery_sql(tree, params)
+    where = "".join(f" AND t.call_pk IN ({calls})" for calls in _call_filter_sql(filters, params, "postgresql"))
+    return _PG_SEARCH.format(config=PG_CONFIG, mark_start=MARK_START, mark_end=MARK_END, ellipsis=ELLIPSIS,
+                             tsquery=tsquery, where=where)
+
+
+def install_pg_search(conn: Connection) -> None:
+    """Create the GIN expression index (idempotent)."""
+    for statement in _PG_SCHEMA:
+        conn.exec_driver_sql(statement)
+
+
+# --- public API --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One matching segment of a current transcript, with its call's facts.
+
+    `rank`: higher is better (negated bm25 on SQLite, ts_rank_cd on PostgreSQL); comparable within one
+    result list only. `snippet` marks matches with MARK_START/MARK_END.
+    """
+
+    call_id: str
+    segment_idx: int
+    start: float
+    end: float
+    speaker: str
+    snippet: str
+    rank: float
+    received_at: datetime | None = None
+    commanding_officer: str | None = None
+    decision: str | None = None
+    verdict: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"call_id": self.call_id, "segment": self.segment_idx, "start": self.start, "end": self.end,
+                "speaker": self.speaker, "snippet": self.snippet, "rank": self.rank,
+                "received_at": self.received_at.isoformat() if self.received_at else None,
+                "commanding_officer": self.commanding_officer, "decision": self.decision,
+                "verdict": self.verdict}
+
+
+def install_search_index(engine: Engine) -> None:
+    """Create the search index for the engine's dialect (idempotent; `callreview.storage.db.make_engine` calls it)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            install_sqlite_search(conn)
+        elif engine.dialect.name == "postgresql":
+            install_pg_search(conn)
+
+
+def search_sql(dialect: str, query: str, *, tag: str | None = None, officer: str | None = None,
+               date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+               decision: str | None = None, verdict: str | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[str, dict]:
+    """Build the search statement for a dialect without running it.
+
+    Args:
+        dialect: "sqlite" or "postgresql".
+        query: the user's query (see `parse_query`).
+        tag, officer, date_from, date_to, decision, verdict: call-level filters (see the module docstring).
+        limit, offset: the page of hits.
+
+    Returns:
+        (SQL text with named parameters, the parameters).
+
+    Raises:
+        InvalidSearchQuery: the query cannot be read, or limit/offset are out of range.
+        DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
+    """
+    _check_page(query, limit, offset)
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        if not isinstance(value, datetime):  # a day is widened to whole days; an instant is used as given
+            check_day(name, value)
+    tree = parse_query(query)
+    filters = SearchFilters(tag=tag, officer=officer, date_from=date_from, date_to=date_to, decision=decision,
+                            verdict=verdict)
+    params: dict = {"limit": limit, "offset": offset}
+    if dialect == "sqlite":
+        return _sqlite_search_sql(tree, filters, params), params
+    if dialect == "postgresql":
+        return _pg_search_sql(tree, filters, params), params
+    raise StorageError(f"search: database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
+
+
+def search(session: Session, query: str, *, tag: str | None = None, officer: str | None = None,
+           date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+           decision: str | None = None, verdict: str | None = None, limit: int = 50,
+           offset: int = 0) -> list[SearchHit]:
+    """Search the current transcripts; best hits first.
+
+    Args:
+        session: an open session.
+        query: words, "exact phrases", prefix*, AND/OR/NOT and parentheses; adjacent words must all match.
+        tag: a tag kind counted in the call's current assessment (e.g. door_knock).
+        officer: part of the commanding officer's name, any case.
+        date_from, date_to: received_at range. Dates are whole UTC days, both included; datetimes are
+            instants (naive = UTC), `date_to` excluded.
+        decision: the logged decision (dispatched or declined), or "none" for calls with no log.
+        verdict: the current verdict (consistent, mismatch, needs_review).
+        limit, offset: the page of hits.
+
+    Returns:
+        SearchHit rows, best first. A query matching more than RANK_WINDOW segments (after filters) is
+        ranked among the RANK_WINDOW matches from the most recently processed calls.
+
+    Raises:
+        InvalidSearchQuery: the query cannot be read.
+        DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
+    """
+    dialect = session.get_bind().dialect.name
+    _ensure_index(session, dialect)
+    sql, params = search_sql(dialect, query, tag=tag, officer=officer, date_from=date_from, date_to=date_to,
+                             decision=decision, verdict=verdict, limit=limit, offset=offset)
+    statement = text(sql).columns(received_at=DateTime())
+    for name in ("date_from", "date_to"):
+        if name in params:
+            # Typed, so each dialect stores and compares the datetime the way the column holds it.
+            statement = statement.bindparams(bindparam(name, type_=DateTime()))
+    rows = session.connection().execute(statement, params).mappings()
+    return [SearchHit(call_id=r["call_id"], segment_idx=r["idx"], start=r["start"], end=r["end"],
+                      speaker=r["speaker"], snippet=r["snippet"] or "", rank=float(r["rank"] or 0.0),
+                      received_at=_utc(r["received_at"]), commanding_officer=r["commanding_officer"],
+                      decision=r["decision"], verdict=r["verdict"]) for r in rows]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Stored times are UTC; SQLite hands them back naive."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _ensure_index(session: Session, dialect: str) -> None:
+    """Install the index on first use when the engine was made without it (a cheap catalogue check).
+
+    Creating it fills it from the current transcripts, and its triggers keep it in step from then on,
+    so installing late is as good as installing early.
+    """
+    if dialect == "sqlite":
+        found = session.connection().exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first()
+    elif dialect == "postgresql":
+        found = session.connection().exec_driver_sql("SELECT to_regclass('segment_fts_text')").scalar()
+    else:
+        return
+    if not found:
+        install_search_index(session.get_bind())
