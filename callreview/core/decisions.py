@@ -12,8 +12,9 @@ from pathlib import Path
 
 from callreview.core.errors import InvalidDecisionLog
 from callreview.core.mentions import BASIS_KINDS
+from callreview.core.vocabulary import Decision
 
-DECISIONS = ("dispatched", "declined")
+DECISIONS = tuple(Decision)
 _TEXT_FIELDS = ("call_id", "received_at", "requesting_agency", "requester", "commanding_officer", "notes")
 _FIELDS = set(_TEXT_FIELDS) | {"decision", "basis"}
 

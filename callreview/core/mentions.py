@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-KINDS = ("criminal_warrant", "immigration_warrant", "crime", "emergency", "door_knock")
-BASIS_KINDS = ("criminal_warrant", "crime", "emergency")
-QUALIFIERS = ("negated", "hypothetical", "historical", "refused")
+from callreview.core.vocabulary import BASIS_KINDS, Kind, Qualifier
+
+KINDS = tuple(Kind)
+QUALIFIERS = tuple(Qualifier)
+__all__ = ["BASIS_KINDS", "KINDS", "QUALIFIERS", "Evidence", "Mention", "Doubt", "MAY_COUNT", "MAY_NOT_COUNT",
+           "counted_kinds"]
 
 
 @dataclass(frozen=True)

@@ -8,33 +8,12 @@ from dataclasses import dataclass
 
 from callreview.core.decisions import DecisionLog
 from callreview.core.mentions import BASIS_KINDS, MAY_COUNT, Doubt
+from callreview.core import vocabulary
 
-VERDICTS = ("consistent", "mismatch", "needs_review")
-REASONS = (
-    "missing_log",
-    "transcript_unusable",
-    "basis_not_logged",
-    "dispatch_without_basis",
-    "basis_not_in_transcript",
-    "door_knock_request_dispatched",
-    "declined_despite_emergency",
-    "uncertain_evidence",
-    "uncertain_transcript",
-)
+VERDICTS = tuple(vocabulary.Verdict)
+REASONS = tuple(vocabulary.Reason)
 # What each reason means, in the words reviewers read on the call page and in reports.
-REASON_TEXT = {
-    "missing_log": "No decision was logged for this call.",
-    "transcript_unusable": "The transcript cannot be understood (no English speech, only noise, or no request that can be made out).",
-    "basis_not_logged": "Officers were dispatched but no basis was logged.",
-    "dispatch_without_basis": "Officers were dispatched, but the call shows no criminal warrant, crime or emergency.",
-    "basis_not_in_transcript": "A logged basis for the dispatch does not appear in the call.",
-    "door_knock_request_dispatched": "ICE asked for a door knock (or similar) and officers were dispatched.",
-    "declined_despite_emergency": "The request was declined although the call describes an emergency.",
-    "uncertain_evidence": "The call looks consistent, but only because of words the tagger reads weakly; read a "
-                          "different way they would make it a mismatch. A person should judge them.",
-    "uncertain_transcript": "The call looks consistent, but speech recognition was unsure of a word the verdict "
-                            "rests on; heard differently it could be a mismatch. Listen to the marked words.",
-}
+REASON_TEXT = {reason: info.text for reason, info in vocabulary.REASON_INFO.items()}
 # Doubts from the recognizer's confidence, not from the tagger's reading (callreview.core.doubts.unsure_words).
 UNSURE_WORD_RULE = "low_confidence_word"
 

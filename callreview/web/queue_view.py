@@ -14,22 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from callreview.core.policy import REASON_TEXT
+from callreview.core.vocabulary import REASON_INFO
 from callreview.storage.dispositions import claim_expired
 from callreview.storage.queue import QueueRow
 from callreview.storage.users import as_utc
 
-SEVERITY_OF_REASON = {
-    "door_knock_request_dispatched": "high",
-    "declined_despite_emergency": "high",
-    "dispatch_without_basis": "high",
-    "basis_not_in_transcript": "medium",
-    "missing_log": "medium",
-    "transcript_unusable": "medium",
-    "basis_not_logged": "low",
-    # a possible mismatch the tagger could not rule out: high, as a missed mismatch is the costliest error
-    "uncertain_evidence": "high",
-    "uncertain_transcript": "high",
-}
+SEVERITY_OF_REASON = {reason: info.severity for reason, info in REASON_INFO.items()}
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 SORTS = {
     "severity": "severity, then oldest first",
