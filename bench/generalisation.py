@@ -59,7 +59,7 @@ def figures(report: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="+", default=[w for w in WRITERS if (DATA / w).is_dir()])
-    ap.add_argument("--rules", type=Path, default=ROOT / "review" / "rules" / "default.yaml")
+    ap.add_argument("--rules", type=Path, default=ROOT / "callreview" / "core" / "rules" / "default.yaml")
     ap.add_argument("--baseline-rev", default="e882a4e", help="git revision of the rules before this work")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
