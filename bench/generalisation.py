@@ -60,6 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="+", default=[w for w in WRITERS if (DATA / w).is_dir()])
     ap.add_argument("--rules", type=Path, default=ROOT / "callreview" / "core" / "rules" / "default.yaml")
+    # the rules before this work, at their old place (review/rules/ until the package moved)
     ap.add_argument("--baseline-rev", default="e882a4e", help="git revision of the rules before this work")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
@@ -68,7 +69,7 @@ def main() -> None:
     from callreview.core.rules import compile_rules
 
     data = yaml.safe_load(a.rules.read_text(encoding="utf-8"))
-    baseline_text = subprocess.run(["git", "-C", str(ROOT), "show", f"{a.baseline_rev}:callreview/core/rules/default.yaml"],
+    baseline_text = subprocess.run(["git", "-C", str(ROOT), "show", f"{a.baseline_rev}:review/rules/default.yaml"],
                                    capture_output=True, text=True, check=True).stdout
     variants = {"baseline": lambda w: compile_rules(yaml.safe_load(baseline_text), f"{a.baseline_rev}:default.yaml"),
                 "shipped": lambda w: compile_rules(data, str(a.rules)),
