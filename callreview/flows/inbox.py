@@ -64,7 +64,7 @@ def assess_task(storage: StorageSettings, review: ReviewSettings, intake: stages
                 transcript_pk: int | None) -> stages.AssessResult | None:
     if intake.status not in _ACTIVE:
         return None
-    return stages.assess_stored_call(storage, intake.call_pk, load_rules(callreview.core.rules))
+    return stages.assess_stored_call(storage, intake.call_pk, load_rules(review.rules))
 
 
 @flow(name="process-inbox", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -75,7 +75,7 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     storage = storage or StorageSettings()
     whisper = whisper or WhisperSettings()
     review = review or ReviewSettings()
-    load_rules(callreview.core.rules)  # a broken rules file stops the batch before any call is touched
+    load_rules(review.rules)  # a broken rules file stops the batch before any call is touched
     summary = BatchSummary(inbox=str(inbox))
     stages.clean_archive_leftovers(storage)  # a copy killed by an earlier crash must not linger as a leftover
     chains = []

@@ -35,7 +35,7 @@ class RecheckSummary:
 @task(name="reassess", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def reassess_task(storage: StorageSettings, review: ReviewSettings, call_pk: int) -> tuple[str | None, stages.AssessResult]:
     before = stages.current_verdict(storage, call_pk)
-    return before, stages.assess_stored_call(storage, call_pk, load_rules(callreview.core.rules))
+    return before, stages.assess_stored_call(storage, call_pk, load_rules(review.rules))
 
 
 @flow(name="recheck-calls", task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -45,7 +45,7 @@ def recheck_calls(since: datetime | None = None, storage: StorageSettings | None
     logger = get_run_logger()
     storage = storage or StorageSettings()
     review = review or ReviewSettings()
-    rules = load_rules(callreview.core.rules)
+    rules = load_rules(review.rules)
     with open_session(storage) as session:
         call_pks = calls_to_recheck(session, since)
     futures = [reassess_task.submit(storage, review, pk) for pk in call_pks]
