@@ -39,7 +39,7 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
 
     from callreview.flows import progress
     from callreview.flows.inbox import configured_flow
-    from callreview.flows.inbox_files import scan_inbox
+    from callreview.service.inbox_files import scan_inbox
     from callreview.flows.prefect_server import start_owned_server
     from callreview.flows.settings import BatchSettings
     from callreview.core.errors import ReviewError

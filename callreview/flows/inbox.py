@@ -18,15 +18,17 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from callreview.flows import progress, stages  # noqa: E402
-from callreview.flows.inbox_files import display_path, scan_inbox  # noqa: E402
 from callreview.flows.settings import BatchSettings  # noqa: E402
 from callreview.core.rules import load_rules  # noqa: E402
 from callreview.core.settings import ReviewSettings  # noqa: E402
+from callreview.service.intake import IntakeResult, take_in  # noqa: E402
+from callreview.service.inbox_files import display_path, scan_inbox  # noqa: E402
+from callreview.storage.db import open_session  # noqa: E402
 from callreview.storage.settings import StorageSettings  # noqa: E402
 from callreview.transcribe.engine import get_engine  # noqa: E402
 from callreview.transcribe.settings import WhisperSettings  # noqa: E402
 
-_ACTIVE = ("new", "resumed")
+ACTOR = "batch"  # who the audit log names for everything the flow does
 
 
 @dataclass
@@ -47,22 +49,23 @@ class BatchSummary:
 
 @task(name="intake", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def intake_task(storage: StorageSettings, recording: str, log_sidecar: str | None,
-                refusal: str | None) -> stages.IntakeResult:
-    return stages.intake_recording(storage, Path(recording), Path(log_sidecar) if log_sidecar else None, refusal)
+                refusal: str | None) -> IntakeResult:
+    with open_session(storage) as session:
+        return take_in(session, ACTOR, storage, Path(recording), Path(log_sidecar) if log_sidecar else None, refusal)
 
 
 @task(name="transcribe", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, intake: stages.IntakeResult,
+def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, intake: IntakeResult,
                     recording: str) -> int | None:
-    if intake.status not in _ACTIVE:
+    if not intake.goes_on:
         return None
     return stages.transcribe_call(storage, intake.call_pk, Path(recording), lambda: get_engine(whisper))
 
 
 @task(name="assess", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def assess_task(storage: StorageSettings, review: ReviewSettings, intake: stages.IntakeResult,
+def assess_task(storage: StorageSettings, review: ReviewSettings, intake: IntakeResult,
                 transcript_pk: int | None) -> stages.AssessResult | None:
-    if intake.status not in _ACTIVE:
+    if not intake.goes_on:
         return None
     return stages.assess_stored_call(storage, intake.call_pk, load_rules(review.rules))
 
@@ -95,7 +98,7 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
             row["reason"] = f"{display_path(entry.recording)}: intake failed: {outcome}"
         else:
             row.update(call_id=outcome.call_id, status=outcome.status, reason=outcome.reason)
-            if outcome.status in _ACTIVE:
+            if outcome.goes_on:
                 error = _first_error(f_transcript, f_assess)
                 if error is not None:  # one bad call must not stop the batch
                     stages.mark_failed(storage, outcome.call_pk, f"{display_path(entry.recording)}: {error}")

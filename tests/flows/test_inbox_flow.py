@@ -88,9 +88,11 @@ def test_a_bad_sidecar_quarantines_its_call_without_storing_it(sample_inbox, sto
 
 
 def test_a_run_that_stopped_after_intake_is_finished_by_the_next(sample_inbox, storage_settings):
-    from callreview.flows.stages import intake_recording
+    from callreview.service.intake import take_in
 
-    result = intake_recording(storage_settings, sample_inbox / "CR-SAMPLE-002.wav", sample_inbox / "CR-SAMPLE-002.json")
+    with open_session(storage_settings) as s:
+        result = take_in(s, "batch", storage_settings, sample_inbox / "CR-SAMPLE-002.wav",
+                         sample_inbox / "CR-SAMPLE-002.json")
     assert result.status == "new"
     summary = run_flow(sample_inbox, storage_settings)
     assert summary.processed == 3
