@@ -17,18 +17,20 @@ from prefect import Flow, flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from callreview.flows import progress, stages  # noqa: E402
-from callreview.flows.settings import BatchSettings  # noqa: E402
 from callreview.core.rules import load_rules  # noqa: E402
 from callreview.core.settings import ReviewSettings  # noqa: E402
-from callreview.service.intake import IntakeResult, take_in  # noqa: E402
+from callreview.flows import ACTOR, progress  # noqa: E402
+from callreview.flows.settings import BatchSettings  # noqa: E402
+from callreview.service.assessment import AssessResult, assess_stored_call  # noqa: E402
+from callreview.service.custody import clean_archive_leftovers  # noqa: E402
+from callreview.service.failures import mark_failed  # noqa: E402
 from callreview.service.inbox_files import display_path, scan_inbox  # noqa: E402
+from callreview.service.intake import IntakeResult, take_in  # noqa: E402
+from callreview.service.transcription import transcribe_call  # noqa: E402
 from callreview.storage.db import open_session  # noqa: E402
 from callreview.storage.settings import StorageSettings  # noqa: E402
 from callreview.transcribe.engine import get_engine  # noqa: E402
 from callreview.transcribe.settings import WhisperSettings  # noqa: E402
-
-ACTOR = "batch"  # who the audit log names for everything the flow does
 
 
 @dataclass
@@ -59,15 +61,18 @@ def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, intake: 
                     recording: str) -> int | None:
     if not intake.goes_on:
         return None
-    return stages.transcribe_call(storage, intake.call_pk, Path(recording), lambda: get_engine(whisper))
+    with open_session(storage) as session:
+        return transcribe_call(session, ACTOR, storage.archive_dir, intake.call_pk, Path(recording),
+                               lambda: get_engine(whisper))
 
 
 @task(name="assess", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def assess_task(storage: StorageSettings, review: ReviewSettings, intake: IntakeResult,
-                transcript_pk: int | None) -> stages.AssessResult | None:
+                transcript_pk: int | None) -> AssessResult | None:
     if not intake.goes_on:
         return None
-    return stages.assess_stored_call(storage, intake.call_pk, load_rules(review.rules))
+    with open_session(storage) as session:
+        return assess_stored_call(session, ACTOR, intake.call_pk, load_rules(review.rules))
 
 
 @flow(name="process-inbox", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -80,7 +85,8 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
     review = review or ReviewSettings()
     load_rules(review.rules)  # a broken rules file stops the batch before any call is touched
     summary = BatchSummary(inbox=str(inbox))
-    stages.clean_archive_leftovers(storage)  # a copy killed by an earlier crash must not linger as a leftover
+    with open_session(storage) as session:  # a copy killed by an earlier crash must not linger as a leftover
+        clean_archive_leftovers(session, ACTOR, storage.archive_dir)
     chains = []
     for entry in scan_inbox(Path(inbox)):
         log = str(entry.log_sidecar) if entry.log_sidecar else None
@@ -101,7 +107,8 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
             if outcome.goes_on:
                 error = _first_error(f_transcript, f_assess)
                 if error is not None:  # one bad call must not stop the batch
-                    stages.mark_failed(storage, outcome.call_pk, f"{display_path(entry.recording)}: {error}")
+                    with open_session(storage) as session:
+                        mark_failed(session, ACTOR, outcome.call_pk, f"{display_path(entry.recording)}: {error}")
                     logger.error("%s failed: %s", row["file"], error)
                     summary.failed += 1
                     row.update(status="failed", reason=str(error))

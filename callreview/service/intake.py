@@ -79,10 +79,10 @@ def take_in(session: Session, actor: str, storage: StorageSettings, recording: P
     if isinstance(sidecars, Refused):
         return quarantine(session, actor, storage, recording, sidecars.reason, sha)
     clash = store.find_call(session, sidecars.call_id)
-    session.rollback()  # nothing written yet: end the read before decoding, which can take minutes
     if clash is not None:
         return quarantine(session, actor, storage, recording, _clash_reason(recording, log_sidecar, clash,
                                                                              sidecars.call_id), sha)
+    session.commit()  # nothing was written: this ends the read, so no connection is held while decoding
     audio = decode_recording(recording, limits)
     if isinstance(audio, Refused):
         return quarantine(session, actor, storage, recording, audio.reason, sha)

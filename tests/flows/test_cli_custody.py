@@ -1,6 +1,6 @@
 """`callreview verify` and `callreview purge` through typer's CliRunner, on calls taken in from the samples.
 
-The calls go through the real stages (intake, transcript import, assessment) without Prefect, into a data
+The calls go through the real service calls (intake, transcript import, assessment) without Prefect, into a data
 folder named by CALLREVIEW_DATA_DIR, as a user's would.
 """
 import json
@@ -22,8 +22,9 @@ runner = CliRunner()
 def pristine(tmp_path_factory, samples_dir):
     """A data folder holding the three sample calls: 001 consistent, 002 and 003 with open review items."""
     from callreview.core.rules import load_rules
-    from callreview.flows.stages import assess_stored_call, transcribe_call
+    from callreview.service.assessment import assess_stored_call
     from callreview.service.intake import take_in
+    from callreview.service.transcription import transcribe_call
     from callreview.storage.db import open_session
     from callreview.storage.settings import StorageSettings
 
@@ -35,8 +36,8 @@ def pristine(tmp_path_factory, samples_dir):
         wav, log = inbox / f"CR-SAMPLE-00{n}.wav", inbox / f"CR-SAMPLE-00{n}.json"
         with open_session(storage) as session:
             result = take_in(session, "batch", storage, wav, log if log.exists() else None)
-        transcribe_call(storage, result.call_pk, wav, engine_factory=None)
-        assess_stored_call(storage, result.call_pk, rules)
+            transcribe_call(session, "batch", storage.archive_dir, result.call_pk, wav, engine_factory=None)
+            assess_stored_call(session, "batch", result.call_pk, rules)
     dispose_engines()  # checkpoints SQLite's WAL, so a copy of the folder is whole
     return data
 
