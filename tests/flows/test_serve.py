@@ -87,7 +87,7 @@ def test_serve_refuses_a_bad_cron_expression_and_a_missing_inbox(tmp_path):
 
 def _changed_rules(tmp_path: Path) -> Path:
     """The packaged rules with a new version and without the door-knock and criminal-warrant rules."""
-    rules = yaml.safe_load((ROOT / "review" / "rules" / "default.yaml").read_text())
+    rules = yaml.safe_load((ROOT / "callreview" / "core" / "rules" / "default.yaml").read_text())
     rules["version"] = "test-recheck-2"
     rules["mentions"] = [r for r in rules["mentions"]
                          if not r["id"].startswith(("door_knock.", "criminal_warrant."))]
