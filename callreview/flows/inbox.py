@@ -19,7 +19,8 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from callreview.core.rules import load_rules  # noqa: E402
 from callreview.core.settings import ReviewSettings  # noqa: E402
-from callreview.flows import ACTOR, progress  # noqa: E402
+from callreview.flows import ACTOR  # noqa: E402
+from callreview.flows.progress import ProgressListener  # noqa: E402
 from callreview.flows.settings import BatchSettings  # noqa: E402
 from callreview.service.assessment import AssessResult, assess_stored_call  # noqa: E402
 from callreview.service.custody import clean_archive_leftovers  # noqa: E402
@@ -77,8 +78,12 @@ def assess_task(storage: StorageSettings, review: ReviewSettings, intake: Intake
 
 @flow(name="process-inbox", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: WhisperSettings | None = None,
-                  review: ReviewSettings | None = None) -> BatchSummary:
-    """Process every recording in `inbox` that has not been processed before."""
+                  review: ReviewSettings | None = None, progress: ProgressListener | None = None) -> BatchSummary:
+    """Process every recording in `inbox` that has not been processed before.
+
+    `progress`, when given, hears of each recording as its call ends (its file name and its status in the
+    summary), in inbox order.
+    """
     logger = get_run_logger()
     storage = storage or StorageSettings()
     whisper = whisper or WhisperSettings()
@@ -123,7 +128,8 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
             else:
                 summary.quarantined += 1
         summary.calls.append(row)
-        progress.report(row["file"], row["status"])
+        if progress is not None:
+            progress(row["file"], row["status"])
     summary.verdicts = dict(sorted(verdicts.items()))
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)
