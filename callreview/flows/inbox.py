@@ -1,8 +1,10 @@
 """The inbox flow: for each recording, intake -> transcribe (or import) -> tag and assess -> queue.
 
-Each stage is a Prefect task with retries. The three tasks of a call are submitted as a chain, so calls run
-side by side up to the task runner's bound (`CALLREVIEW_WORKERS`, threads or Dask processes), while the
-stages of one call stay in order. A call that still fails keeps its error and the batch goes on.
+Each stage is a Prefect task with retries that wraps one use case of callreview.service (intake, transcription,
+assessment), which writes the stage and its audit event in one transaction. The three tasks of a call are
+submitted as a chain, so calls run side by side up to the task runner's bound (`CALLREVIEW_WORKERS`, threads or
+Dask processes), while the stages of one call stay in order. A call that still fails keeps its error
+(callreview.service.failures) and the batch goes on.
 """
 from __future__ import annotations
 
