@@ -12,8 +12,9 @@ as `callreview run` runs them, on a fresh SQLite database per run:
 Each is run on the thread runner and on a local Dask cluster (`CALLREVIEW_DASK_ADDRESS=local`), with 1 and
 2 workers, one after the other in this process, so the ratios are measured side by side.
 
-Stage time is measured by wrapping `callreview.flows.stages.intake_recording / transcribe_call / assess_stored_call`
-(installed here, and in each Dask worker through a worker preload); nothing in the package is edited.
+Stage time is measured by wrapping the service calls the flow's tasks make, `take_in / transcribe_call /
+assess_stored_call` as `callreview.flows.inbox` names them (installed here, and in each Dask worker through a
+worker preload); nothing in the package is edited.
 Orchestration overhead per call = (workers x flow wall time - seconds inside the stage functions) / calls:
 the worker-seconds a call costs beyond its own work (Prefect task runs and state reports, futures, Dask
 scheduling, cluster and flow start-up). With one worker it is simply wall time minus stage time, per call.
@@ -39,7 +40,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
 MAKE_INBOX = ROOT.parent / "shared" / "tools" / "make_inbox.py"
-STAGES = ("intake_recording", "transcribe_call", "assess_stored_call")
+STAGES = ("take_in", "transcribe_call", "assess_stored_call")
 LOG_ENV = "CALLREVIEW_BENCH_STAGE_LOG"
 # Greedy, English, one torch thread per worker, fallback thresholds out of reach: with the defaults a random
 # model's noise sends every 30 s window through beam search and all six temperatures (minutes per call),
@@ -188,8 +189,8 @@ _log_lock = threading.Lock()
 
 
 def install_stage_timers() -> None:
-    """Wrap the stage functions in `callreview.flows.stages` (idempotent); the tasks look them up there at call time."""
-    from callreview.flows import stages
+    """Wrap the service calls in `callreview.flows.inbox` (idempotent); the tasks look them up there at call time."""
+    from callreview.flows import inbox as stages
 
     for name in STAGES:
         fn = getattr(stages, name)

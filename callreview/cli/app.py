@@ -37,9 +37,9 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
         raise fail(f"{inbox}: inbox folder does not exist")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from callreview.flows import progress
     from callreview.flows.inbox import configured_flow
-    from callreview.flows.inbox_files import scan_inbox
+    from callreview.flows.progress import ProgressListener
+    from callreview.service.inbox_files import scan_inbox
     from callreview.flows.prefect_server import start_owned_server
     from callreview.flows.settings import BatchSettings
     from callreview.core.errors import ReviewError
@@ -53,8 +53,7 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
         job = bar.add_task("calls", total=total)
         advance = lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}")  # noqa: E731
         try:
-            with progress.listening(advance):
-                summary = configured_flow(BatchSettings())(str(inbox))
+            summary = configured_flow(BatchSettings())(str(inbox), progress=ProgressListener(advance))
         except ReviewError as exc:
             raise fail(str(exc)) from None
     if json_out:

@@ -1,4 +1,4 @@
-"""`callreview verify` and `callreview purge`: chain of custody and retention, both audited."""
+"""`callreview verify` and `callreview purge`: chain of custody and retention, both audited by callreview.service.custody."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -16,23 +16,13 @@ def verify(json_out: bool = JsonOption) -> None:
     Example: callreview verify --json
     """
     from callreview.cli.app import cli_actor
-    from callreview.storage.audit import record_event
-    from callreview.storage.custody import verify_archive
+    from callreview.service.custody import verify as verify_custody
     from callreview.storage.db import open_session
     from callreview.storage.settings import StorageSettings
 
     storage = StorageSettings()
     with open_session(storage) as session:
-        report = verify_archive(session, storage)
-        record_event(session, actor=cli_actor(), action="verify", object_type="archive", object_id=report.archive_dir,
-                     outcome="ok" if report.ok else "problems",
-                     detail={"checked": report.checked, "verified": report.verified,
-                             "missing": [p.path for p in report.missing], "altered": [p.path for p in report.altered],
-                             "orphaned": [p.path for p in report.orphaned],
-                             "leftovers": [p.path for p in report.leftovers],
-                             "audit_problems": [p.event_id for p in report.audit_problems],
-                             "audit_rows": report.audit_rows, "audit_head": report.audit_head})
-        session.commit()
+        report = verify_custody(session, cli_actor(), storage)
     if json_out:
         emit_json(report.to_dict())
     else:
@@ -65,9 +55,10 @@ def purge(before: str = typer.Option(None, "--before", metavar="DATE",
     Example: callreview purge --before 2024-01-01 --dry-run
     """
     from callreview.cli.app import cli_actor
+    from callreview.service.custody import purge as purge_archive
+    from callreview.service.custody import retention_cutoff
     from callreview.storage.db import open_session
     from callreview.storage.errors import SettingError
-    from callreview.storage.retention import purge_before, retention_cutoff
     from callreview.storage.settings import StorageSettings
 
     storage = StorageSettings()
@@ -79,7 +70,7 @@ def purge(before: str = typer.Option(None, "--before", metavar="DATE",
         cutoff = _parse_cutoff(before)
     with open_session(storage) as session:
         try:
-            report = purge_before(session, storage, cutoff, cli_actor(), dry_run=dry_run)
+            report = purge_archive(session, cli_actor(), storage, cutoff, dry_run=dry_run)
         except SettingError as exc:
             raise fail(str(exc), 2) from None
     if json_out:

@@ -1,7 +1,9 @@
 """`callreview search`, `export`, `export-queue`, `export-dispositions` and `report`.
 
-Thin commands over callreview.storage.search, callreview.service.exports and callreview.service.report. Each writes one audit event
-(actor `cli:<user>`), also when it is refused, in the same transaction as the read it records.
+Thin commands over callreview.storage.search, callreview.service.exports and callreview.service.report. Each
+leaves one audit event (actor `cli:<user>`), also when it is refused, written in the same transaction as the
+read it records: by the service for the exports and the report, here for `search` until it moves to
+callreview.service.search.
 """
 from __future__ import annotations
 
@@ -106,20 +108,17 @@ def export(call_id: str = typer.Argument(..., help="The call's id, e.g. CR-SAMPL
 
     Example: callreview export CR-SAMPLE-002 --format vtt --out CR-SAMPLE-002.vtt
     """
-    from callreview.core.errors import ReviewError
-    from callreview.service.exports import FORMATS, export_transcript
+    from callreview.cli.app import cli_actor
+    from callreview.service.exports import FORMATS, ExportError, export_call_transcript
 
     if fmt not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}", 2)
     with _session() as session:
         try:
-            text = export_transcript(session, call_id, fmt)
-        except ReviewError as exc:
-            _audit(session, "export_transcript", "call", call_id, "not_found", format=fmt)
+            text = export_call_transcript(session, cli_actor(), call_id, fmt, str(out) if out else "stdout",
+                                          None if out is None else lambda doc: _write(out, doc))
+        except ExportError as exc:
             raise fail(str(exc)) from None
-        if out is not None:
-            _write(out, text)
-        _audit(session, "export_transcript", "call", call_id, format=fmt, out=str(out) if out else "stdout")
     if out is None:
         typer.echo(text, nl=False)
 
@@ -130,14 +129,13 @@ def export_queue(out: Path = typer.Option(..., "--out", help="CSV file to write.
 
     Example: callreview export-queue --out queue.csv
     """
-    from callreview.service.exports import queue_csv
+    from callreview.cli.app import cli_actor
+    from callreview.service.exports import export_queue as export_items
 
     if status not in ("open", "closed", "all"):
         raise fail(f"--status must be open, closed or all, got {status!r}", 2)
     with _session() as session:
-        text = queue_csv(session, None if status == "all" else status)
-        _write(out, text)
-        _audit(session, "export_queue", "queue", status, out=str(out), rows=text.count("\n") - 1)
+        export_items(session, cli_actor(), status, str(out), lambda doc: _write(out, doc))
     typer.echo(str(out))
 
 
@@ -146,12 +144,11 @@ def export_dispositions(out: Path = typer.Option(..., "--out", help="CSV file to
 
     Example: callreview export-dispositions --out dispositions.csv
     """
-    from callreview.service.exports import dispositions_csv
+    from callreview.cli.app import cli_actor
+    from callreview.service.exports import export_dispositions as export_all_dispositions
 
     with _session() as session:
-        text = dispositions_csv(session)
-        _write(out, text)
-        _audit(session, "export_dispositions", "dispositions", "all", out=str(out), rows=text.count("\n") - 1)
+        export_all_dispositions(session, cli_actor(), str(out), lambda doc: _write(out, doc))
     typer.echo(str(out))
 
 
@@ -163,20 +160,25 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
 
     Example: callreview report --from 2017-01-01 --to 2017-12-31 --out report.html
     """
-    from callreview.service.report import build_report, render_html, render_pdf, report_tables
+    from callreview.cli.app import cli_actor
+    from callreview.service.report import export_report, render_html, render_pdf, report_tables
+    from callreview.storage.dates import DateOutOfRange
 
     if date_to < date_from:
         raise fail(f"--to {date_to.date()} is before --from {date_from.date()}", 2)
     if out is not None and out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise fail(f"{out}: --out must end in .html or .pdf", 2)
+
+    def deliver(result) -> None:
+        _write(out, render_pdf(result) if out.suffix.lower() == ".pdf" else render_html(result))
+
     with _session() as session:
-        _check_days(session, [("--from", "date_from", date_from.date()), ("--to", "date_to", date_to.date())],
-                    "export_report", "report", f"{date_from.date()}..{date_to.date()}")
-        result = build_report(session, date_from.date(), date_to.date())
-        if out is not None:
-            _write(out, render_pdf(result) if out.suffix.lower() == ".pdf" else render_html(result))
-        _audit(session, "export_report", "report", f"{result.date_from}..{result.date_to}",
-               out=str(out) if out else "stdout", calls=result.calls)
+        try:
+            result = export_report(session, cli_actor(), date_from.date(), date_to.date(),
+                                   str(out) if out else "stdout", None if out is None else deliver,
+                                   day_names=("--from", "--to"))
+        except DateOutOfRange as exc:
+            raise fail(str(exc), 2) from None
     if json_out:
         emit_json({"from": result.date_from, "to": result.date_to, "calls": result.calls,
                    "decisions": result.decisions, "dispatched_by_basis": result.dispatched_by_basis,

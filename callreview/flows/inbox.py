@@ -1,8 +1,10 @@
 """The inbox flow: for each recording, intake -> transcribe (or import) -> tag and assess -> queue.
 
-Each stage is a Prefect task with retries. The three tasks of a call are submitted as a chain, so calls run
-side by side up to the task runner's bound (`CALLREVIEW_WORKERS`, threads or Dask processes), while the
-stages of one call stay in order. A call that still fails keeps its error and the batch goes on.
+Each stage is a Prefect task with retries that wraps one use case of callreview.service (intake, transcription,
+assessment), which writes the stage and its audit event in one transaction. The three tasks of a call are
+submitted as a chain, so calls run side by side up to the task runner's bound (`CALLREVIEW_WORKERS`, threads or
+Dask processes), while the stages of one call stay in order. A call that still fails keeps its error
+(callreview.service.failures) and the batch goes on.
 """
 from __future__ import annotations
 
@@ -17,16 +19,21 @@ from prefect import Flow, flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from callreview.flows import progress, stages  # noqa: E402
-from callreview.flows.inbox_files import display_path, scan_inbox  # noqa: E402
-from callreview.flows.settings import BatchSettings  # noqa: E402
 from callreview.core.rules import load_rules  # noqa: E402
 from callreview.core.settings import ReviewSettings  # noqa: E402
+from callreview.flows import ACTOR  # noqa: E402
+from callreview.flows.progress import ProgressListener  # noqa: E402
+from callreview.flows.settings import BatchSettings  # noqa: E402
+from callreview.service.assessment import AssessResult, assess_stored_call  # noqa: E402
+from callreview.service.custody import clean_archive_leftovers  # noqa: E402
+from callreview.service.failures import mark_failed  # noqa: E402
+from callreview.service.inbox_files import display_path, scan_inbox  # noqa: E402
+from callreview.service.intake import IntakeResult, take_in  # noqa: E402
+from callreview.service.transcription import transcribe_call  # noqa: E402
+from callreview.storage.db import open_session  # noqa: E402
 from callreview.storage.settings import StorageSettings  # noqa: E402
 from callreview.transcribe.engine import get_engine  # noqa: E402
 from callreview.transcribe.settings import WhisperSettings  # noqa: E402
-
-_ACTIVE = ("new", "resumed")
 
 
 @dataclass
@@ -47,37 +54,46 @@ class BatchSummary:
 
 @task(name="intake", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def intake_task(storage: StorageSettings, recording: str, log_sidecar: str | None,
-                refusal: str | None) -> stages.IntakeResult:
-    return stages.intake_recording(storage, Path(recording), Path(log_sidecar) if log_sidecar else None, refusal)
+                refusal: str | None) -> IntakeResult:
+    with open_session(storage) as session:
+        return take_in(session, ACTOR, storage, Path(recording), Path(log_sidecar) if log_sidecar else None, refusal)
 
 
 @task(name="transcribe", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, intake: stages.IntakeResult,
+def transcribe_task(storage: StorageSettings, whisper: WhisperSettings, intake: IntakeResult,
                     recording: str) -> int | None:
-    if intake.status not in _ACTIVE:
+    if not intake.goes_on:
         return None
-    return stages.transcribe_call(storage, intake.call_pk, Path(recording), lambda: get_engine(whisper))
+    with open_session(storage) as session:
+        return transcribe_call(session, ACTOR, storage.archive_dir, intake.call_pk, Path(recording),
+                               lambda: get_engine(whisper))
 
 
 @task(name="assess", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def assess_task(storage: StorageSettings, review: ReviewSettings, intake: stages.IntakeResult,
-                transcript_pk: int | None) -> stages.AssessResult | None:
-    if intake.status not in _ACTIVE:
+def assess_task(storage: StorageSettings, review: ReviewSettings, intake: IntakeResult,
+                transcript_pk: int | None) -> AssessResult | None:
+    if not intake.goes_on:
         return None
-    return stages.assess_stored_call(storage, intake.call_pk, load_rules(review.rules))
+    with open_session(storage) as session:
+        return assess_stored_call(session, ACTOR, intake.call_pk, load_rules(review.rules))
 
 
 @flow(name="process-inbox", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: WhisperSettings | None = None,
-                  review: ReviewSettings | None = None) -> BatchSummary:
-    """Process every recording in `inbox` that has not been processed before."""
+                  review: ReviewSettings | None = None, progress: ProgressListener | None = None) -> BatchSummary:
+    """Process every recording in `inbox` that has not been processed before.
+
+    `progress`, when given, hears of each recording as its call ends (its file name and its status in the
+    summary), in inbox order.
+    """
     logger = get_run_logger()
     storage = storage or StorageSettings()
     whisper = whisper or WhisperSettings()
     review = review or ReviewSettings()
     load_rules(review.rules)  # a broken rules file stops the batch before any call is touched
     summary = BatchSummary(inbox=str(inbox))
-    stages.clean_archive_leftovers(storage)  # a copy killed by an earlier crash must not linger as a leftover
+    with open_session(storage) as session:  # a copy killed by an earlier crash must not linger as a leftover
+        clean_archive_leftovers(session, ACTOR, storage.archive_dir)
     chains = []
     for entry in scan_inbox(Path(inbox)):
         log = str(entry.log_sidecar) if entry.log_sidecar else None
@@ -95,10 +111,11 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
             row["reason"] = f"{display_path(entry.recording)}: intake failed: {outcome}"
         else:
             row.update(call_id=outcome.call_id, status=outcome.status, reason=outcome.reason)
-            if outcome.status in _ACTIVE:
+            if outcome.goes_on:
                 error = _first_error(f_transcript, f_assess)
                 if error is not None:  # one bad call must not stop the batch
-                    stages.mark_failed(storage, outcome.call_pk, f"{display_path(entry.recording)}: {error}")
+                    with open_session(storage) as session:
+                        mark_failed(session, ACTOR, outcome.call_pk, f"{display_path(entry.recording)}: {error}")
                     logger.error("%s failed: %s", row["file"], error)
                     summary.failed += 1
                     row.update(status="failed", reason=str(error))
@@ -113,7 +130,8 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
             else:
                 summary.quarantined += 1
         summary.calls.append(row)
-        progress.report(row["file"], row["status"])
+        if progress is not None:
+            progress(row["file"], row["status"])
     summary.verdicts = dict(sorted(verdicts.items()))
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)

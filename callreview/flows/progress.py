@@ -1,29 +1,25 @@
-"""Where the CLI's progress bar listens for finished calls.
+"""How a batch tells its caller (the CLI's progress bar) that each call has ended.
 
-A plain module-level slot rather than a ContextVar: prefect-dask pickles the flow function, and a
-ContextVar (or a lambda in one) cannot be pickled.
+The caller passes a `ProgressListener` to the flow as a parameter. Prefect sends the flow's parameters
+to Dask workers with every task (in the serialized flow run context), and a terminal progress bar cannot
+travel; nothing on a worker reports progress anyway, so a pickled listener arrives as one that does nothing.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
-Hook = Callable[[str, str], None]
-_hook: Hook | None = None
+Report = Callable[[str, str], None]
 
 
-def report(name: str, status: str) -> None:
-    """Tell the listener, if any, that the call in file `name` ended with `status`."""
-    if _hook is not None:
-        _hook(name, status)
+class ProgressListener:
+    """Calls `report(file, status)` as each call of a batch ends, in the process that runs the flow."""
 
+    def __init__(self, report: Report | None = None):
+        self._report = report
 
-@contextmanager
-def listening(hook: Hook) -> Iterator[None]:
-    """Send every `report` to `hook` while the block runs."""
-    global _hook
-    previous, _hook = _hook, hook
-    try:
-        yield
-    finally:
-        _hook = previous
+    def __call__(self, name: str, status: str) -> None:
+        if self._report is not None:
+            self._report(name, status)
+
+    def __reduce__(self):
+        return (ProgressListener, ())

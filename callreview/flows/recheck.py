@@ -13,9 +13,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from callreview.flows import stages
 from callreview.core.rules import load_rules
 from callreview.core.settings import ReviewSettings
+from callreview.flows import ACTOR
+from callreview.service.assessment import Reassessment, reassess_call
 from callreview.storage.calls import calls_to_recheck
 from callreview.storage.db import open_session
 from callreview.storage.settings import StorageSettings
@@ -33,9 +34,9 @@ class RecheckSummary:
 
 
 @task(name="reassess", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def reassess_task(storage: StorageSettings, review: ReviewSettings, call_pk: int) -> tuple[str | None, stages.AssessResult]:
-    before = stages.current_verdict(storage, call_pk)
-    return before, stages.assess_stored_call(storage, call_pk, load_rules(review.rules))
+def reassess_task(storage: StorageSettings, review: ReviewSettings, call_pk: int) -> Reassessment:
+    with open_session(storage) as session:
+        return reassess_call(session, ACTOR, call_pk, load_rules(review.rules))
 
 
 @flow(name="recheck-calls", task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -52,11 +53,12 @@ def recheck_calls(since: datetime | None = None, storage: StorageSettings | None
     summary = RecheckSummary(rules_version=rules.version)
     verdicts: Counter[str] = Counter()
     for future in futures:
-        before, result = future.result()
+        reassessment = future.result()
+        result = reassessment.result
         summary.checked += 1
         verdicts[result.verdict] += 1
-        if before != result.verdict:
-            summary.changed.append({"call_id": result.call_id, "before": before, "after": result.verdict,
+        if reassessment.changed:
+            summary.changed.append({"call_id": result.call_id, "before": reassessment.before, "after": result.verdict,
                                     "reasons": list(result.reasons)})
     summary.verdicts = dict(sorted(verdicts.items()))
     logger.info("re-checked %d calls under rules %s; %d changed verdict", summary.checked, rules.version,

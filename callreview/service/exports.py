@@ -1,19 +1,23 @@
 """Exports as text: a call's current transcript as WebVTT or SRT, the review queue and dispositions as CSV.
 
-Each function returns the whole document as a string; writing it and auditing the export is the
-caller's job (the CLI and the web app both do both).
+`transcript_vtt`, `transcript_srt`, `queue_csv` and `dispositions_csv` return the whole document as a string.
+The use cases `export_call_transcript`, `export_queue` and `export_dispositions` build it, hand it to the
+caller's `write` (a file, for the CLI), and then record the export as one audit event in the same
+transaction: an export whose write failed is not recorded as done.
 """
 from __future__ import annotations
 
 import csv
 import io
 from datetime import datetime
+from typing import Callable
 
 from sqlmodel import Session
 
 from callreview.core.errors import ReviewError
 from callreview.service.records import row_to_segment
 from callreview.storage import calls as store
+from callreview.storage.audit import record_event
 from callreview.storage.queue import list_items
 from callreview.storage.reporting import list_dispositions
 from callreview.transcribe.segments import Gap, Transcript
@@ -68,6 +72,63 @@ def export_transcript(session: Session, call_id: str, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ExportError(call_id, f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     return transcript_vtt(session, call_id) if fmt == "vtt" else transcript_srt(session, call_id)
+
+
+Write = Callable[[str], None]
+
+
+def export_call_transcript(session: Session, actor: str, call_id: str, fmt: str, destination: str,
+                           write: Write | None = None) -> str:
+    """Export a call's current transcript (`export_transcript`), audited as one `export_transcript` event.
+
+    Args:
+        session: an open session; it is committed here.
+        actor: who the audit log names.
+        call_id: the call.
+        fmt: vtt or srt.
+        destination: where the document goes, as the audit log names it (a file, or "stdout").
+        write: delivers the document before the export is recorded; None when the caller prints it after.
+
+    Raises:
+        ExportError: no such call, or no transcript yet (recorded with outcome `not_found`).
+    """
+    try:
+        text = export_transcript(session, call_id, fmt)
+    except ExportError:
+        _record(session, actor, "export_transcript", "call", call_id, "not_found", format=fmt)
+        raise
+    if write is not None:
+        write(text)
+    _record(session, actor, "export_transcript", "call", call_id, format=fmt, out=destination)
+    return text
+
+
+def export_queue(session: Session, actor: str, status: str, destination: str, write: Write) -> str:
+    """Export the review items with `status` (open, closed or all) as CSV, audited as one `export_queue` event."""
+    text = queue_csv(session, None if status == "all" else status)
+    write(text)
+    _record(session, actor, "export_queue", "queue", status, out=destination, rows=_rows(text))
+    return text
+
+
+def export_dispositions(session: Session, actor: str, destination: str, write: Write) -> str:
+    """Export every disposition as CSV, audited as one `export_dispositions` event."""
+    text = dispositions_csv(session)
+    write(text)
+    _record(session, actor, "export_dispositions", "dispositions", "all", out=destination, rows=_rows(text))
+    return text
+
+
+def _record(session: Session, actor: str, action: str, object_type: str, object_id: str, outcome: str = "ok",
+            **detail) -> None:
+    record_event(session, actor=actor, action=action, object_type=object_type, object_id=object_id,
+                 outcome=outcome, detail=detail)
+    session.commit()
+
+
+def _rows(text: str) -> int:
+    """Data rows in a CSV document (its lines, less the header)."""
+    return text.count("\n") - 1
 
 
 QUEUE_COLUMNS = ("item", "call_id", "status", "verdict", "reasons", "received_at", "commanding_officer",

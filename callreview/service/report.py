@@ -3,7 +3,8 @@
 Order: `build_report` gathers the figures from storage (`callreview.storage.reporting`) into a plain `Report`;
 `weekly_chart_png` draws calls per week with matplotlib; `render_html` and `render_pdf` lay out the same
 content. Everything quoted (the commanding officers' notes on mismatched calls) goes through
-`callreview.core.redaction.redact` first; tables hold counts only, never names.
+`callreview.core.redaction.redact` first; tables hold counts only, never names. `export_report` is the
+audited use case: it builds the report, hands it to the caller to deliver, and records one audit event.
 """
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from typing import Callable
+
 from jinja2 import Environment
 from sqlmodel import Session
 
 from callreview.core.mentions import BASIS_KINDS
 from callreview.core.policy import REASON_TEXT
 from callreview.core.redaction import redact
+from callreview.storage.audit import record_event
+from callreview.storage.dates import DateOutOfRange, check_day
 from callreview.storage.reporting import calls_in_period, dispositions_of_calls
 
 DISPOSITIONS = ("confirmed", "dismissed", "escalated", "pending")
@@ -76,6 +81,43 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
                   weeks=weeks, verdicts=dict(Counter(c.verdict or "not assessed" for c in calls)),
                   reasons=dict(sorted(reasons.items())), dispositions=dict(sorted(dispositions.items())),
                   quotes=quotes)
+
+
+def export_report(session: Session, actor: str, date_from: date, date_to: date, destination: str,
+                  deliver: Callable[[Report], None] | None = None, *,
+                  day_names: tuple[str, str] = ("date_from", "date_to")) -> Report:
+    """Build the report for a period, deliver it, and record one `export_report` audit event.
+
+    Args:
+        session: an open session; it is committed here.
+        actor: who the audit log names.
+        date_from: first day of the period.
+        date_to: last day of the period (not before `date_from`).
+        destination: where the report goes, as the audit log names it (a file, or "stdout").
+        deliver: writes the report (HTML or PDF) before the export is recorded, so a failed write records
+            nothing; None when the caller prints the figures after.
+        day_names: how the caller names the two days in messages (the CLI's `--from` and `--to`).
+
+    Raises:
+        DateOutOfRange: a day outside callreview.storage.dates' range; recorded with outcome
+            `invalid_date_from` or `invalid_date_to` and the message, so the refused input is on file.
+    """
+    period = f"{date_from}..{date_to}"
+    for name, field_name, day in ((day_names[0], "date_from", date_from), (day_names[1], "date_to", date_to)):
+        try:
+            check_day(name, day)
+        except DateOutOfRange as exc:
+            record_event(session, actor=actor, action="export_report", object_type="report", object_id=period,
+                         outcome=f"invalid_{field_name}", detail={"error": str(exc)})
+            session.commit()
+            raise
+    report = build_report(session, date_from, date_to)
+    if deliver is not None:
+        deliver(report)
+    record_event(session, actor=actor, action="export_report", object_type="report",
+                 object_id=f"{report.date_from}..{report.date_to}", detail={"out": destination, "calls": report.calls})
+    session.commit()
+    return report
 
 
 def _monday(day: date) -> date:

@@ -1,6 +1,6 @@
 """`callreview verify` and `callreview purge` through typer's CliRunner, on calls taken in from the samples.
 
-The calls go through the real stages (intake, transcript import, assessment) without Prefect, into a data
+The calls go through the real service calls (intake, transcript import, assessment) without Prefect, into a data
 folder named by CALLREVIEW_DATA_DIR, as a user's would.
 """
 import json
@@ -21,8 +21,11 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory, samples_dir):
     """A data folder holding the three sample calls: 001 consistent, 002 and 003 with open review items."""
-    from callreview.flows.stages import assess_stored_call, intake_recording, transcribe_call
     from callreview.core.rules import load_rules
+    from callreview.service.assessment import assess_stored_call
+    from callreview.service.intake import take_in
+    from callreview.service.transcription import transcribe_call
+    from callreview.storage.db import open_session
     from callreview.storage.settings import StorageSettings
 
     root = tmp_path_factory.mktemp("cli-custody")
@@ -31,9 +34,10 @@ def pristine(tmp_path_factory, samples_dir):
     storage, rules = StorageSettings(data_dir=data, database_url=None), load_rules()
     for n in (1, 2, 3):
         wav, log = inbox / f"CR-SAMPLE-00{n}.wav", inbox / f"CR-SAMPLE-00{n}.json"
-        result = intake_recording(storage, wav, log if log.exists() else None)
-        transcribe_call(storage, result.call_pk, wav, engine_factory=None)
-        assess_stored_call(storage, result.call_pk, rules)
+        with open_session(storage) as session:
+            result = take_in(session, "batch", storage, wav, log if log.exists() else None)
+            transcribe_call(session, "batch", storage.archive_dir, result.call_pk, wav, engine_factory=None)
+            assess_stored_call(session, "batch", result.call_pk, rules)
     dispose_engines()  # checkpoints SQLite's WAL, so a copy of the folder is whole
     return data
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from callreview.flows.inbox_files import display_path
+from callreview.service.inbox_files import display_path
 from sqlmodel import select
 
 from callreview.storage.archive import sha256_file
@@ -302,17 +302,23 @@ def test_refused_files_are_recorded_and_audited_without_oversized_copies(batch):
 
 
 def test_a_2gb_sparse_file_is_refused_without_being_read(storage_settings, tmp_path):
-    from callreview.flows.stages import intake_recording
-
     huge = tmp_path / "huge.flac"
     with open(huge, "wb") as f:
         f.truncate(TWO_GB)
     read_before = _bytes_read()
-    result = intake_recording(storage_settings, huge, None)
+    result = take_in_file(storage_settings, huge)
     read = _bytes_read() - read_before
     assert result.status == "quarantined" and "over the limit" in result.reason
     # Bytes this process read, from the kernel's count: not a timing, so a loaded machine cannot fail it.
     assert read < 64 << 20, f"{read:,} bytes were read: the file was read"
+
+
+def take_in_file(storage, recording):
+    """One recording through intake alone (no Prefect), as the inbox flow's intake task runs it."""
+    from callreview.service.intake import take_in
+
+    with open_session(storage) as session:
+        return take_in(session, "batch", storage, recording)
 
 
 def _bytes_read() -> int:
@@ -324,14 +330,12 @@ def _bytes_read() -> int:
 
 def test_a_recording_over_the_duration_limit_is_refused_from_its_header_without_being_decoded(storage_settings,
                                                                                               tmp_path):
-    from callreview.flows.stages import intake_recording
-
     # Two hours of stereo 8 kHz silence: 1.6 MB of FLAC, which decodes to 920 MB of samples.
     long = tmp_path / "left-running.flac"
     _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=stereo", "-t", "7200", "-c:a", "flac", str(long))
     storage = storage_settings.model_copy(update={"max_duration_seconds": 3600})
     read_before = _bytes_read()
-    result = intake_recording(storage, long, None)
+    result = take_in_file(storage, long)
     read = _bytes_read() - read_before
     assert result.status == "quarantined"
     assert result.reason == (f"{long}: recording lasts 2:00:00 (7,200 s), over the limit of 1:00:00 (3,600 s); "
@@ -342,4 +346,4 @@ def test_a_recording_over_the_duration_limit_is_refused_from_its_header_without_
         assert s.exec(select(Call)).all() == []
         (row,) = s.exec(select(Quarantine)).all()
     assert row.reason == result.reason and row.sha256 is not None
-    assert intake_recording(storage, long, None).status == "skipped"  # the next nightly run does not refuse it again
+    assert take_in_file(storage, long).status == "skipped"  # the next nightly run does not refuse it again

@@ -88,9 +88,11 @@ def test_a_bad_sidecar_quarantines_its_call_without_storing_it(sample_inbox, sto
 
 
 def test_a_run_that_stopped_after_intake_is_finished_by_the_next(sample_inbox, storage_settings):
-    from callreview.flows.stages import intake_recording
+    from callreview.service.intake import take_in
 
-    result = intake_recording(storage_settings, sample_inbox / "CR-SAMPLE-002.wav", sample_inbox / "CR-SAMPLE-002.json")
+    with open_session(storage_settings) as s:
+        result = take_in(s, "batch", storage_settings, sample_inbox / "CR-SAMPLE-002.wav",
+                         sample_inbox / "CR-SAMPLE-002.json")
     assert result.status == "new"
     summary = run_flow(sample_inbox, storage_settings)
     assert summary.processed == 3
@@ -170,3 +172,14 @@ def test_a_consistent_call_that_hinges_on_a_weak_reading_is_queued_with_the_word
     assert json.loads(item.reasons_json) == ["uncertain_evidence"]
     [doubt] = json.loads(record.doubts_json)
     assert (doubt["kind"], doubt["text"], doubt["segment"], doubt["start"]) == ("door_knock", "talk to him for us", 4, 17.0)
+
+
+def test_the_progress_listener_hears_of_every_file_once_in_inbox_order(sample_inbox, storage_settings):
+    from callreview.flows.progress import ProgressListener
+
+    (sample_inbox / "empty.wav").write_bytes(b"")
+    heard = []
+    summary = run_flow(sample_inbox, storage_settings, progress=ProgressListener(lambda *call: heard.append(call)))
+    assert heard == [("CR-SAMPLE-001.wav", "processed"), ("CR-SAMPLE-002.wav", "processed"),
+                     ("CR-SAMPLE-003.wav", "processed"), ("empty.wav", "quarantined")]
+    assert heard == [(c["file"], c["status"]) for c in summary.calls]

@@ -1,4 +1,5 @@
-"""callreview.storage.retention.purge_before: what goes, what stays forever, and what is never purged."""
+"""callreview.service.custody.purge over callreview.storage.retention: what goes, what stays forever, and what is
+never purged."""
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -7,12 +8,12 @@ from sqlalchemy import func, text
 from sqlmodel import select
 from stored_calls import store_call, write_wav
 
+from callreview.service.custody import purge
 from callreview.storage.archive import quarantine_file
 from callreview.storage.calls import add_quarantine
 from callreview.storage.custody import verify_archive
 from callreview.storage.db import open_session
 from callreview.storage.errors import SettingError
-from callreview.storage.retention import purge_before
 from callreview.storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord,
                             Quarantine, ReviewItem, SegmentRecord, TagRecord, TranscriptRecord)
 
@@ -42,7 +43,7 @@ def calls(storage_settings, tmp_path):
 
 def _purge(settings, before=CUTOFF, **kw):
     with open_session(settings) as s:
-        return purge_before(s, settings, before, "cli:tester", **kw)
+        return purge(s, "cli:tester", settings, before, **kw)
 
 
 def test_purge_removes_audio_and_transcript_and_keeps_a_tombstone(calls):

@@ -29,8 +29,10 @@ def _settings(data_dir: Path):
 
 def build_sample_data(data_dir: Path) -> None:
     """Run the three sample calls through intake, transcript import and assessment into `data_dir`."""
-    from callreview.flows.stages import assess_stored_call, intake_recording, transcribe_call
     from callreview.core.rules import load_rules
+    from callreview.service.assessment import assess_stored_call
+    from callreview.service.intake import take_in
+    from callreview.service.transcription import transcribe_call
     from callreview.service.users import create_user
     from callreview.storage.db import dispose_engines, open_session
 
@@ -38,10 +40,11 @@ def build_sample_data(data_dir: Path) -> None:
     rules = load_rules()
     for wav in sorted(SAMPLES.glob("*.wav")):
         sidecar = wav.with_suffix(".json")
-        intake = intake_recording(settings, wav, sidecar if sidecar.exists() else None)
-        assert intake.status == "new", intake
-        transcribe_call(settings, intake.call_pk, wav, engine_factory=None)
-        assess_stored_call(settings, intake.call_pk, rules)
+        with open_session(settings) as session:
+            intake = take_in(session, "batch", settings, wav, sidecar if sidecar.exists() else None)
+            assert intake.status == "new", intake
+            transcribe_call(session, "batch", settings.archive_dir, intake.call_pk, wav, engine_factory=None)
+            assess_stored_call(session, "batch", intake.call_pk, rules)
     with open_session(settings) as session:
         for name, role in USERS:
             create_user(session, username=name, password=PASSWORD, role=role, actor="test", scrypt_n=FAST_SCRYPT_N)

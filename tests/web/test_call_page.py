@@ -162,8 +162,10 @@ def test_words_an_uncertain_verdict_hinges_on_are_marked_and_explained(client, w
 
 def _add_unusable_call(settings, folder) -> str:
     """A call whose transcript is only noise markers, run through intake, transcript import and assessment."""
-    from callreview.flows.stages import assess_stored_call, intake_recording, transcribe_call
     from callreview.core.rules import load_rules
+    from callreview.service.assessment import assess_stored_call
+    from callreview.service.intake import take_in
+    from callreview.service.transcription import transcribe_call
     from tests.conftest import write_tone_wav
 
     folder.mkdir()
@@ -171,9 +173,10 @@ def _add_unusable_call(settings, folder) -> str:
     (folder / "CR-NOISE-1.transcript.json").write_text(json.dumps({"language": "en", "segments": [
         {"start": 0.0, "end": 1.0, "speaker": "officer", "text": "[inaudible]"},
         {"start": 1.0, "end": 2.0, "speaker": "ice", "text": "[static] [inaudible]"}]}), encoding="utf-8")
-    intake = intake_recording(settings, wav, None)
-    transcribe_call(settings, intake.call_pk, wav, engine_factory=None)
-    result = assess_stored_call(settings, intake.call_pk, load_rules())
+    with open_session(settings) as session:
+        intake = take_in(session, "batch", settings, wav)
+        transcribe_call(session, "batch", settings.archive_dir, intake.call_pk, wav, engine_factory=None)
+        result = assess_stored_call(session, "batch", intake.call_pk, load_rules())
     assert result.verdict == "needs_review"
     return intake.call_id
 
