@@ -11,10 +11,11 @@ from callreview.service.auth import PasswordTooShort, Principal
 from callreview.web.deps import DbDep, WebDep, require, require_form
 from callreview.web.query import ItemId, PageNumber
 from callreview.web.templating import render
+from callreview.service.queue import release_claim
 from callreview.service.users import InvalidUsername, create_user, set_active
 from callreview.storage import users as store
 from callreview.storage.audit import record_event
-from callreview.storage.dispositions import ItemNotAvailable, call_id_of_item, claim_expired, release_claim
+from callreview.storage.dispositions import claim_expired
 from callreview.storage.queue import QueueRow, list_items
 from callreview.storage.tables import utcnow
 from callreview.storage.web_search import list_audit_events
@@ -41,18 +42,7 @@ def users_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Pr
 @router.post("/items/{item_id}/release")
 def release_claim_of_item(item_id: ItemId, db: DbDep,
                           principal: Annotated[Principal, Depends(require_form("admin"))]):
-    call_id = call_id_of_item(db, item_id)
-    try:
-        holder = release_claim(db, item_id)
-    except ItemNotAvailable as exc:
-        db.rollback()
-        record_event(db, actor=principal.actor, action="release_item", object_type="review_item",
-                     object_id=item_id, outcome="conflict", detail={"call_id": call_id, "problem": exc.problem})
-        db.commit()
-        raise
-    record_event(db, actor=principal.actor, action="release_item", object_type="review_item", object_id=item_id,
-                 detail={"call_id": call_id, "claimed_by": holder, "why": "admin"})
-    db.commit()
+    release_claim(db, principal.actor, item_id)
     return RedirectResponse("/admin/users?msg=claim_released", status_code=303)
 
 
