@@ -6,12 +6,14 @@ user is written to the audit log, because a reviewer probing another role's page
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
 from callreview.service.auth import Principal, SessionPolicy, resolve_session, same_token
+from callreview.service.throttle import ThrottlePolicy
 from callreview.web.settings import WebSettings, get_web_settings
 from callreview.storage.audit import record_event
 from callreview.storage.db import open_session
@@ -85,6 +87,14 @@ DbDep = Annotated[Session, Depends(get_db)]
 
 def session_policy(web: WebSettings) -> SessionPolicy:
     return SessionPolicy(idle=web.session_idle, lifetime=web.session_lifetime)
+
+
+def throttle_policy(web: WebSettings) -> ThrottlePolicy:
+    return ThrottlePolicy(max_failures=web.sign_in_max_failures,
+                          max_failures_per_client=web.sign_in_max_failures_per_client,
+                          window=timedelta(minutes=web.sign_in_window_minutes),
+                          first_lockout=timedelta(seconds=web.sign_in_lockout_seconds),
+                          longest_lockout=timedelta(minutes=web.sign_in_max_lockout_minutes))
 
 
 def get_principal(request: Request, db: DbDep, web: WebDep) -> Principal | None:
