@@ -4,8 +4,6 @@ Only current transcript versions are searched. Every word or "quoted phrase" in 
 the segment (case-insensitive); the user's text is always matched literally (`%`, `_` and `\\` are
 escaped). `callreview/storage/search.py` (FTS5 / PostgreSQL full text) will replace `search_segments` with the
 same signature; until then this scans segments, which is fine for thousands of calls, not millions.
-
-The admin audit-log pages are read here too (`list_audit_events`), newest first.
 """
 from __future__ import annotations
 
@@ -18,7 +16,7 @@ from sqlalchemy import and_, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from callreview.storage.tables import (AssessmentRecord, AuditEvent, Call, DecisionLogRecord, SegmentRecord, TagRecord,
+from callreview.storage.tables import (AssessmentRecord, Call, DecisionLogRecord, SegmentRecord, TagRecord,
                             TranscriptRecord)
 
 # Highlight markers around each match in a snippet: private-use characters never found in transcripts,
@@ -129,24 +127,3 @@ def search_segments(session: Session, *, text: str, tag: str | None = None, offi
                       decision=log.decision if log else None, verdict=assessment.verdict if assessment else None)
             for seg, call, log, assessment in session.exec(stmt)]
 
-
-def list_audit_events(session: Session, *, page: int = 1, per_page: int = 50, actor: str | None = None,
-                      action: str | None = None) -> tuple[list[AuditEvent], int]:
-    """One page of the audit log, newest first, and the total number of matching rows.
-
-    Args:
-        session: an open session.
-        page: 1-based page number.
-        per_page: rows per page.
-        actor: only rows by this actor (exact).
-        action: only rows with this action (exact).
-    """
-    conditions = []
-    if actor:
-        conditions.append(AuditEvent.actor == actor)
-    if action:
-        conditions.append(AuditEvent.action == action)
-    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
-    rows = session.exec(select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
-                        .offset(max(page - 1, 0) * per_page).limit(per_page))
-    return list(rows), total

@@ -13,12 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from callreview.service.access import refuse_bad_input
+from callreview.service.auth import ANONYMOUS
 from callreview.service.calls import CallNotFound, RecordingNotAvailable
 from callreview.web.deps import storage_for
 from callreview.web.headers import apply_security_headers
 from callreview.web.query import BadInput
 from callreview.web.templating import render
-from callreview.storage.audit import record_event
 from callreview.storage.db import open_session
 from callreview.storage.dispositions import InvalidDisposition, ItemNotAvailable
 
@@ -43,10 +44,8 @@ def _record_bad_input(request: Request, problems: list[dict]) -> None:
     """
     principal = getattr(request.state, "principal", None)
     with open_session(storage_for(request)) as db:
-        record_event(db, actor=principal.actor if principal else "web:anonymous", action="bad_request",
-                     object_type="path", object_id=request.url.path, outcome=f"invalid_{problems[0]['input']}",
-                     detail={"method": request.method, "problems": problems})
-        db.commit()
+        refuse_bad_input(db, principal.actor if principal else ANONYMOUS, path=request.url.path,
+                         method=request.method, problems=problems)
 
 
 def _shown(value) -> str:

@@ -12,13 +12,13 @@ from callreview.web.deps import DbDep, WebDep, require, require_form
 from callreview.web.query import ItemId, PageNumber
 from callreview.web.templating import render
 from callreview.service.queue import release_claim
-from callreview.service.users import InvalidUsername, create_user, set_active
+from callreview.service.audit_log import view_audit
+from callreview.service.users import (CannotDeactivateSelf, InvalidUsername, UserNotFound, create_user,
+                                      set_user_active)
 from callreview.storage import users as store
-from callreview.storage.audit import record_event
 from callreview.storage.dispositions import claim_expired
 from callreview.storage.queue import QueueRow, list_items
 from callreview.storage.tables import utcnow
-from callreview.storage.web_search import list_audit_events
 
 router = APIRouter(prefix="/admin")
 
@@ -55,33 +55,27 @@ def add_user(request: Request, db: DbDep, web: WebDep,
         create_user(db, username=username.strip(), password=password, role=role, actor=principal.actor,
                     scrypt_n=web.scrypt_n)
     except (InvalidUsername, PasswordTooShort, store.UserExists, ValueError) as exc:
-        db.rollback()
         raise HTTPException(422, str(exc)) from None
-    db.commit()
     return RedirectResponse("/admin/users?msg=user_added", status_code=303)
 
 
 @router.post("/users/{username}/active")
 def switch_user(username: str, db: DbDep, principal: Annotated[Principal, Depends(require_form("admin"))],
                 active: Annotated[bool, Form()]):
-    user = store.find_user(db, username)
-    if user is None:
-        raise HTTPException(404, f"No user {username!r}.")
-    if user.username == principal.username and not active:
-        raise HTTPException(422, "You cannot deactivate yourself; ask another admin.")
-    set_active(db, user, active, actor=principal.actor)
-    db.commit()
+    try:
+        set_user_active(db, principal.actor, username, active, acting_user=principal.username)
+    except UserNotFound:
+        raise HTTPException(404, f"No user {username!r}.") from None
+    except CannotDeactivateSelf:
+        raise HTTPException(422, "You cannot deactivate yourself; ask another admin.") from None
     return RedirectResponse("/admin/users?msg=user_updated", status_code=303)
 
 
 @router.get("/audit")
 def audit_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))],
                page: PageNumber = 1, actor: str | None = None, action: str | None = None):
-    rows, total = list_audit_events(db, page=page, per_page=web.page_size, actor=actor or None,
-                                    action=action or None)
-    record_event(db, actor=principal.actor, action="view_audit", object_type="audit_log", object_id=str(page),
-                 detail={"actor": actor, "action": action})
-    db.commit()
+    rows, total = view_audit(db, principal.actor, page=page, per_page=web.page_size, actor_filter=actor,
+                             action_filter=action)
     pages = max((total + web.page_size - 1) // web.page_size, 1)
     return render(request, "admin_audit.html", {"rows": rows, "page": page, "pages": pages, "total": total,
                                                 "actor": actor or "", "action": action or ""})
