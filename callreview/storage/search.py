@@ -8,6 +8,8 @@ What happens, in order:
 2. `search_sql` renders the tree and the filters as one statement for the dialect, SQLite and
    PostgreSQL side by side below.
 3. `search` runs it and returns `SearchHit` rows, best first.
+A search by filters alone, with no words, is `list_matching_calls`: one hit per call that passes the
+same filters, with the same meaning.
 
 SQLite: `segment_fts` is an FTS5 table with external content (the `segment` table, so snippets read
 the stored text) that holds only segments of *current* transcript versions. Triggers keep it in step:
@@ -33,9 +35,9 @@ from sqlmodel import Session
 from callreview.storage.dates import check_day
 from callreview.storage.errors import StorageError
 
-# Highlight markers around matched words in snippets: private-use characters never found in transcripts
-# (the same as callreview.storage.web_search), so a web page can HTML-escape the snippet first and then turn them
-# into <mark>, and a terminal can style them.
+# Highlight markers around matched words in snippets: private-use characters never found in transcripts,
+# so a web page can HTML-escape the snippet first and then turn them into <mark> (callreview.web.templating),
+# and a terminal can style them (callreview.cli.output). Defined here only.
 MARK_START = "\ue000"
 MARK_END = "\ue001"
 ELLIPSIS = "…"
@@ -638,16 +640,100 @@ def search(session: Session, query: str, *, tag: str | None = None, officer: str
     _ensure_index(session, dialect)
     sql, params = search_sql(dialect, query, tag=tag, officer=officer, date_from=date_from, date_to=date_to,
                              decision=decision, verdict=verdict, limit=limit, offset=offset)
+    return [_hit(r, r["snippet"] or "", float(r["rank"] or 0.0)) for r in _run(session, sql, params)]
+
+
+def _run(session: Session, sql: str, params: dict):
     statement = text(sql).columns(received_at=DateTime())
     for name in ("date_from", "date_to"):
         if name in params:
             # Typed, so each dialect stores and compares the datetime the way the column holds it.
             statement = statement.bindparams(bindparam(name, type_=DateTime()))
-    rows = session.connection().execute(statement, params).mappings()
-    return [SearchHit(call_id=r["call_id"], segment_idx=r["idx"], start=r["start"], end=r["end"],
-                      speaker=r["speaker"], snippet=r["snippet"] or "", rank=float(r["rank"] or 0.0),
-                      received_at=_utc(r["received_at"]), commanding_officer=r["commanding_officer"],
-                      decision=r["decision"], verdict=r["verdict"]) for r in rows]
+    return session.connection().execute(statement, params).mappings()
+
+
+def _hit(row, snippet: str, rank: float) -> SearchHit:
+    return SearchHit(call_id=row["call_id"], segment_idx=row["idx"], start=row["start"], end=row["end"],
+                     speaker=row["speaker"], snippet=snippet, rank=rank, received_at=_utc(row["received_at"]),
+                     commanding_officer=row["commanding_officer"], decision=row["decision"], verdict=row["verdict"])
+
+
+# --- calls by their filters alone (no words) ---------------------------------------------------------
+# One line per call that passes the filters, newest call first: its first segment, or, with a tag
+# filter, the first segment where that kind counts (so the line leads to the evidence). The same
+# filters, with the same meaning, as `search`; plain SQL that both dialects read alike.
+
+LISTING_SNIPPET_CHARS = 140
+
+_LIST_CALLS = """
+SELECT c.call_id AS call_id, s.idx AS idx, s.start AS start, s."end" AS "end", s.speaker AS speaker, s.text AS text,
+       d.received_at AS received_at, d.commanding_officer AS commanding_officer, d.decision AS decision,
+       a.verdict AS verdict
+FROM call c
+JOIN transcript t ON t.call_pk = c.id AND t.is_current
+JOIN segment s ON s.transcript_pk = t.id AND s.idx = {segment}
+LEFT JOIN decision_log d ON d.call_pk = c.id
+LEFT JOIN assessment a ON a.call_pk = c.id AND a.is_current
+WHERE 1 = 1 {where}
+ORDER BY CASE WHEN d.received_at IS NULL THEN 1 ELSE 0 END, d.received_at DESC, c.call_id
+LIMIT :limit OFFSET :offset
+"""
+_FIRST_SEGMENT = "(SELECT min(f.idx) FROM segment f WHERE f.transcript_pk = t.id)"
+# The tag's segment must exist in the current transcript; if not (a stale assessment), the first segment.
+_FIRST_COUNTED_SEGMENT = ("COALESCE((SELECT min(g.segment_idx) FROM tag g JOIN assessment ga ON ga.id = g.assessment_pk"
+                          " WHERE ga.call_pk = c.id AND ga.is_current AND g.kind = :tag AND g.qualifier IS NULL"
+                          " AND EXISTS (SELECT 1 FROM segment f WHERE f.transcript_pk = t.id AND f.idx = g.segment_idx)),"
+                          f" {_FIRST_SEGMENT})")
+
+
+def list_calls_sql(dialect: str, *, tag: str | None = None, officer: str | None = None,
+                   date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+                   decision: str | None = None, verdict: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[str, dict]:
+    """Build the statement of `list_matching_calls` for a dialect without running it (arguments as there)."""
+    if dialect not in ("sqlite", "postgresql"):
+        raise StorageError(f"search: database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
+    if limit < 1 or limit > 1000 or offset < 0:
+        raise InvalidSearchQuery("", f"limit must be between 1 and 1000 and offset 0 or more, got {limit}, {offset}")
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        if not isinstance(value, datetime):
+            check_day(name, value)
+    filters = SearchFilters(tag=tag, officer=officer, date_from=date_from, date_to=date_to, decision=decision,
+                            verdict=verdict)
+    params: dict = {"limit": limit, "offset": offset}
+    where = "".join(f" AND c.id IN ({calls})" for calls in _call_filter_sql(filters, params, dialect))
+    segment = _FIRST_COUNTED_SEGMENT if tag else _FIRST_SEGMENT
+    return _LIST_CALLS.format(segment=segment, where=where), params
+
+
+def list_matching_calls(session: Session, *, tag: str | None = None, officer: str | None = None,
+                        date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+                        decision: str | None = None, verdict: str | None = None, limit: int = 50,
+                        offset: int = 0) -> list[SearchHit]:
+    """The calls that pass the filters, one hit per call, newest call first (calls with no log last).
+
+    A search with filters and no words. Each hit is the call's first segment, or, with `tag`, the first
+    segment where that kind counts; its snippet is the segment's opening LISTING_SNIPPET_CHARS
+    characters, unmarked, and its rank 0. Only calls with a current transcript are listed.
+
+    Args:
+        session: an open session.
+        tag, officer, date_from, date_to, decision, verdict: as in `search` (the same meaning).
+        limit, offset: the page of calls.
+
+    Raises:
+        InvalidSearchQuery: limit or offset out of range.
+        DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
+    """
+    sql, params = list_calls_sql(session.get_bind().dialect.name, tag=tag, officer=officer, date_from=date_from,
+                                 date_to=date_to, decision=decision, verdict=verdict, limit=limit, offset=offset)
+    return [_hit(r, _opening(r["text"]), 0.0) for r in _run(session, sql, params)]
+
+
+def _opening(text_: str) -> str:
+    if len(text_) <= LISTING_SNIPPET_CHARS:
+        return text_
+    return text_[:LISTING_SNIPPET_CHARS] + ELLIPSIS
 
 
 def _utc(value: datetime | None) -> datetime | None:
