@@ -11,11 +11,14 @@ What happens, in order:
 A search by filters alone, with no words, is `list_matching_calls`: one hit per call that passes the
 same filters, with the same meaning.
 
-SQLite: `segment_fts` is an FTS5 table with external content (the `segment` table, so snippets read
-the stored text) that holds only segments of *current* transcript versions. Triggers keep it in step:
-a segment inserted into a current transcript is indexed, and a transcript that stops (or starts) being
-current takes its segments out of (or into) the index. Searching therefore never needs to look at
-superseded versions. PostgreSQL: a GIN index over `to_tsvector('english', text)`; only-current is a join.
+The index is made by the Alembic revision aa885ebc9d1f (callreview/storage/migrations/versions), when
+the schema is migrated, never by a search. SQLite: `segment_fts` is an FTS5 table that holds only
+segments of *current* transcript versions, each row keyed (call_pk << CALL_SHIFT) + segment idx with
+the segment's id beside it. Triggers keep it in step: a segment inserted into a current transcript is
+indexed, and a transcript that stops (or starts) being current takes its segments out of (or into) the
+index. Searching therefore never needs to look at superseded versions. PostgreSQL: a GIN index over
+`to_tsvector('english', text)`; only-current is a join. Both: `segment_fts_tag_counted`, an index of
+counted mentions (no qualifier) by kind, which the tag filter reads.
 
 Filters apply to the call: its logged decision, commanding officer (case-insensitive substring),
 `received_at` range, current verdict, and tag kind. A tag filter keeps calls whose *current*
@@ -29,7 +32,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import DateTime, bindparam, text
-from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from callreview.storage.dates import check_day
@@ -43,7 +45,7 @@ MARK_END = "\ue001"
 ELLIPSIS = "…"
 FTS_TABLE = "segment_fts"
 # Index rowid = (call_pk << CALL_SHIFT) + segment idx: room for a million segments per call.
-CALL_SHIFT = 20
+CALL_SHIFT = 20  # frozen in revision aa885ebc9d1f, which built the index: a change needs a new revision
 # Matches ranked per query: those of the newest calls, this many (after filters); see _SQLITE_SEARCH.
 RANK_WINDOW = 2_000
 SNIPPET_TOKENS = 16
@@ -374,50 +376,6 @@ def _check_page(query: str, limit: int, offset: int) -> None:
 
 # --- SQLite ------------------------------------------------------------------------------------------
 
-_SQLITE_SCHEMA = (
-    # The index keeps its own copy of the text and keys each row by (call_pk << CALL_SHIFT) + segment idx:
-    # a call filter is then arithmetic on the rowid plus one set probe, with no lookup per candidate,
-    # and rowid order is call order (newest calls last). segment_id leads back to the segment row.
-    # Porter stemming matches PostgreSQL's english configuration; prefix='3' keeps warr* from merging
-    # every term that starts with w; detail=full (the default) keeps positions for phrases.
-    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        text, segment_id UNINDEXED, tokenize='porter unicode61 remove_diacritics 2', prefix='3')""",
-    # The tag filter reads counted mentions of one kind from this index alone.
-    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_insert AFTER INSERT ON segment
-        BEGIN
-          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-            SELECT (call_pk << {CALL_SHIFT}) + new.idx, new.text, new.id FROM transcript
-            WHERE id = new.transcript_pk AND is_current;
-        END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_delete AFTER DELETE ON segment
-        BEGIN
-          DELETE FROM {FTS_TABLE} WHERE rowid = (SELECT (call_pk << {CALL_SHIFT}) + old.idx FROM transcript
-                                                 WHERE id = old.transcript_pk AND is_current);
-        END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_update AFTER UPDATE OF text, idx, transcript_pk ON segment
-        BEGIN
-          DELETE FROM {FTS_TABLE} WHERE rowid = (SELECT (call_pk << {CALL_SHIFT}) + old.idx FROM transcript
-                                                 WHERE id = old.transcript_pk AND is_current);
-          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-            SELECT (call_pk << {CALL_SHIFT}) + new.idx, new.text, new.id FROM transcript
-            WHERE id = new.transcript_pk AND is_current;
-        END""",
-    # A superseded version leaves the index, so only the current version is ever searched.
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_transcript_retired AFTER UPDATE OF is_current ON transcript
-        WHEN old.is_current AND NOT new.is_current
-        BEGIN
-          DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT (old.call_pk << {CALL_SHIFT}) + idx FROM segment
-                                                  WHERE transcript_pk = new.id);
-        END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_transcript_restored AFTER UPDATE OF is_current ON transcript
-        WHEN new.is_current AND NOT old.is_current
-        BEGIN
-          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-            SELECT (new.call_pk << {CALL_SHIFT}) + idx, text, id FROM segment WHERE transcript_pk = new.id;
-        END""",
-)
-
 # Ranking is bounded: the RANK_WINDOW matches of the newest calls that pass the filters are taken in
 # rowid order (FTS5 walks its doclist backwards, no sort), and only those are scored with bm25 and
 # sorted. bm25 costs about a microsecond a row, so ranking every "warrant" in a million segments would
@@ -465,31 +423,7 @@ def _sqlite_search_sql(tree, filters: SearchFilters, params: dict) -> str:
     return _SQLITE_SEARCH.format(fts=FTS_TABLE, where=where, shift=CALL_SHIFT)
 
 
-def install_sqlite_search(conn: Connection) -> None:
-    """Create the FTS5 table and its triggers; fill the index when it was just created."""
-    existed = conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first() is not None
-    for statement in _SQLITE_SCHEMA:
-        conn.exec_driver_sql(statement)
-    if not existed:
-        rebuild_sqlite_search(conn)
-
-
-def rebuild_sqlite_search(conn: Connection) -> None:
-    """Re-index every segment of a current transcript version (after a bulk load, or to repair)."""
-    conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE}")
-    conn.exec_driver_sql(f"""INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-        SELECT (t.call_pk << {CALL_SHIFT}) + s.idx, s.text, s.id
-        FROM segment s JOIN transcript t ON t.id = s.transcript_pk WHERE t.is_current ORDER BY 1""")
-    conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
-
-
 # --- PostgreSQL --------------------------------------------------------------------------------------
-
-_PG_SCHEMA = (
-    f"CREATE INDEX IF NOT EXISTS segment_fts_text ON segment USING gin (to_tsvector('{PG_CONFIG}', text))",
-    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
-)
 
 # The same bounded ranking as SQLite: the newest RANK_WINDOW matches, then ts_rank_cd on those only
 # (it re-parses the text of each row it scores), then ts_headline on the page only.
@@ -532,12 +466,6 @@ def _pg_search_sql(tree, filters: SearchFilters, params: dict) -> str:
                              tsquery=tsquery, where=where)
 
 
-def install_pg_search(conn: Connection) -> None:
-    """Create the GIN expression index (idempotent)."""
-    for statement in _PG_SCHEMA:
-        conn.exec_driver_sql(statement)
-
-
 # --- public API --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -566,15 +494,6 @@ class SearchHit:
                 "received_at": self.received_at.isoformat() if self.received_at else None,
                 "commanding_officer": self.commanding_officer, "decision": self.decision,
                 "verdict": self.verdict}
-
-
-def install_search_index(engine: Engine) -> None:
-    """Create the search index for the engine's dialect (idempotent; `callreview.storage.db.make_engine` calls it)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            install_sqlite_search(conn)
-        elif engine.dialect.name == "postgresql":
-            install_pg_search(conn)
 
 
 def search_sql(dialect: str, query: str, *, tag: str | None = None, officer: str | None = None,
@@ -636,9 +555,7 @@ def search(session: Session, query: str, *, tag: str | None = None, officer: str
         InvalidSearchQuery: the query cannot be read.
         DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
     """
-    dialect = session.get_bind().dialect.name
-    _ensure_index(session, dialect)
-    sql, params = search_sql(dialect, query, tag=tag, officer=officer, date_from=date_from, date_to=date_to,
+    sql, params = search_sql(session.get_bind().dialect.name, query, tag=tag, officer=officer, date_from=date_from, date_to=date_to,
                              decision=decision, verdict=verdict, limit=limit, offset=offset)
     return [_hit(r, r["snippet"] or "", float(r["rank"] or 0.0)) for r in _run(session, sql, params)]
 
@@ -741,20 +658,3 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=timezone.utc)
-
-
-def _ensure_index(session: Session, dialect: str) -> None:
-    """Install the index on first use when the engine was made without it (a cheap catalogue check).
-
-    Creating it fills it from the current transcripts, and its triggers keep it in step from then on,
-    so installing late is as good as installing early.
-    """
-    if dialect == "sqlite":
-        found = session.connection().exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first()
-    elif dialect == "postgresql":
-        found = session.connection().exec_driver_sql("SELECT to_regclass('segment_fts_text')").scalar()
-    else:
-        return
-    if not found:
-        install_search_index(session.get_bind())
