@@ -5,6 +5,8 @@ Each function writes its audit event in the same transaction as the change and c
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -12,7 +14,9 @@ from callreview.core.errors import ReviewError
 from callreview.service.auth import hash_password
 from callreview.storage import users as store
 from callreview.storage.audit import record_event
-from callreview.storage.dispositions import release_claims_of
+from callreview.storage.dispositions import claim_expired, release_claims_of
+from callreview.storage.queue import QueueRow, list_items
+from callreview.storage.tables import utcnow
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -98,3 +102,26 @@ def set_user_active(session: Session, actor: str, username: str, active: bool, *
                          detail={"call_id": call_id, "claimed_by": user.username, "why": "user_deactivated"})
     session.commit()
     return user
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """A claimed open review item (ids only, no call content), and whether the claim has expired."""
+
+    row: QueueRow
+    expired: bool
+
+
+def list_accounts(session: Session, *, claim_lifetime: timedelta | None = None) -> tuple[list[store.User],
+                                                                                         list[ClaimRow]]:
+    """Every user, and every claimed open review item, for the admins' users page (not audited: no call content).
+
+    Admins see who holds which item so that a claim nobody works can be released.
+
+    Args:
+        claim_lifetime: claims older than this are marked expired; None: claims never expire.
+    """
+    stale_before = utcnow() - claim_lifetime if claim_lifetime is not None else None
+    claims = [ClaimRow(row=r, expired=claim_expired(r.claimed_at, stale_before))
+              for r in list_items(session, status="open") if r.claimed_by]
+    return store.list_users(session), claims

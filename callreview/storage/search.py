@@ -555,8 +555,8 @@ def search(session: Session, query: str, *, tag: str | None = None, officer: str
         InvalidSearchQuery: the query cannot be read.
         DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
     """
-    sql, params = search_sql(session.get_bind().dialect.name, query, tag=tag, officer=officer, date_from=date_from, date_to=date_to,
-                             decision=decision, verdict=verdict, limit=limit, offset=offset)
+    sql, params = search_sql(session.get_bind().dialect.name, query, tag=tag, officer=officer, date_from=date_from,
+                             date_to=date_to, decision=decision, verdict=verdict, limit=limit, offset=offset)
     return [_hit(r, r["snippet"] or "", float(r["rank"] or 0.0)) for r in _run(session, sql, params)]
 
 
@@ -597,10 +597,11 @@ LIMIT :limit OFFSET :offset
 """
 _FIRST_SEGMENT = "(SELECT min(f.idx) FROM segment f WHERE f.transcript_pk = t.id)"
 # The tag's segment must exist in the current transcript; if not (a stale assessment), the first segment.
-_FIRST_COUNTED_SEGMENT = ("COALESCE((SELECT min(g.segment_idx) FROM tag g JOIN assessment ga ON ga.id = g.assessment_pk"
-                          " WHERE ga.call_pk = c.id AND ga.is_current AND g.kind = :tag AND g.qualifier IS NULL"
-                          " AND EXISTS (SELECT 1 FROM segment f WHERE f.transcript_pk = t.id AND f.idx = g.segment_idx)),"
-                          f" {_FIRST_SEGMENT})")
+_FIRST_COUNTED_SEGMENT = (
+    "COALESCE((SELECT min(g.segment_idx) FROM tag g JOIN assessment ga ON ga.id = g.assessment_pk"
+    " WHERE ga.call_pk = c.id AND ga.is_current AND g.kind = :tag AND g.qualifier IS NULL"
+    " AND EXISTS (SELECT 1 FROM segment f WHERE f.transcript_pk = t.id AND f.idx = g.segment_idx)),"
+    f" {_FIRST_SEGMENT})")
 
 
 def list_calls_sql(dialect: str, *, tag: str | None = None, officer: str | None = None,

@@ -1,42 +1,29 @@
 """Admin pages: users (list, create, deactivate), claims on review items (release), the audit log, paged."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from callreview.service.audit_log import view_audit
 from callreview.service.auth import PasswordTooShort, Principal
+from callreview.service.queue import release_claim
+from callreview.service.users import (CannotDeactivateSelf, InvalidUsername, UserNotFound, create_user,
+                                      list_accounts, set_user_active)
+from callreview.storage.users import ROLES, UserExists
 from callreview.web.deps import DbDep, WebDep, require, require_form
 from callreview.web.query import ItemId, PageNumber
 from callreview.web.templating import render
-from callreview.service.queue import release_claim
-from callreview.service.audit_log import view_audit
-from callreview.service.users import (CannotDeactivateSelf, InvalidUsername, UserNotFound, create_user,
-                                      set_user_active)
-from callreview.storage import users as store
-from callreview.storage.dispositions import claim_expired
-from callreview.storage.queue import QueueRow, list_items
-from callreview.storage.tables import utcnow
 
 router = APIRouter(prefix="/admin")
 
 
-@dataclass(frozen=True)
-class ClaimRow:
-    row: QueueRow
-    expired: bool
-
-
 @router.get("/users")
 def users_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))]):
-    # Admins see who holds which item (ids only, no transcript), so that a claim nobody works can be released.
-    stale_before = utcnow() - web.claim_lifetime
-    claims = [ClaimRow(row=r, expired=claim_expired(r.claimed_at, stale_before))
-              for r in list_items(db, status="open") if r.claimed_by]
-    return render(request, "admin_users.html", {"users": store.list_users(db), "roles": store.ROLES,
-                                                "claims": claims, "claim_hours": web.claim_hours})
+    users, claims = list_accounts(db, claim_lifetime=web.claim_lifetime)
+    return render(request, "admin_users.html", {"users": users, "roles": ROLES, "claims": claims,
+                                                "claim_hours": web.claim_hours})
 
 
 @router.post("/items/{item_id}/release")
@@ -54,7 +41,7 @@ def add_user(request: Request, db: DbDep, web: WebDep,
     try:
         create_user(db, username=username.strip(), password=password, role=role, actor=principal.actor,
                     scrypt_n=web.scrypt_n)
-    except (InvalidUsername, PasswordTooShort, store.UserExists, ValueError) as exc:
+    except (InvalidUsername, PasswordTooShort, UserExists, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     return RedirectResponse("/admin/users?msg=user_added", status_code=303)
 

@@ -13,9 +13,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from callreview.service.auth import Principal
 from callreview.service.calls import open_recording, view_call
 from callreview.service.queue import dispose_item
-from callreview.service.auth import Principal
 from callreview.web.deps import DbDep, StorageDep, WebDep, require, require_form
 from callreview.web.query import ItemId
 from callreview.web.transcript_view import transcript_findings, transcript_timeline

@@ -9,10 +9,10 @@ from fastapi.responses import RedirectResponse
 
 from callreview.core.policy import REASONS
 from callreview.service.auth import Principal
-from callreview.web.deps import DbDep, WebDep, require, require_form
-from callreview.web.query import ItemId, choice, parse_day
 from callreview.service.queue import claim_item, release_item, view_queue
 from callreview.service.queue_view import SEVERITY_RANK, SORTS, QueueFilters
+from callreview.web.deps import DbDep, WebDep, require, require_form
+from callreview.web.query import ItemId, choice, parse_day
 from callreview.web.templating import render
 
 router = APIRouter()

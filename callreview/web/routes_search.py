@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from callreview.core.mentions import KINDS
 from callreview.core.policy import VERDICTS
 from callreview.service.auth import Principal
+from callreview.service.search import search_calls
+from callreview.storage.search import InvalidSearchQuery
 from callreview.web.deps import DbDep, WebDep, require
 from callreview.web.query import choice, parse_day
 from callreview.web.templating import render
-from callreview.service.search import search_calls
-from callreview.storage.search import InvalidSearchQuery
 
 router = APIRouter()
 DECISIONS = ("dispatched", "declined", "none")
