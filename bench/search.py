@@ -1,8 +1,8 @@
 """Search benchmark: a synthetic corpus of ICE assistance calls, the index build, and query latency.
 
 Writes N segments (default 1,000,000) of generated call talk straight into a fresh SQLite file with
-the project's schema (bulk inserts, no triggers), builds the search index with
-`callreview.storage.search.install_search_index`, then runs a fixed query mix through `callreview.storage.search.search`
+the project's schema as it was before the search index (bulk inserts, no triggers), builds the index by
+migrating to the newest revision (as an upgraded installation does), then runs a fixed query mix through `callreview.storage.search.search`
 and prints build time, p50/p95/p99 per query kind with and without filters, and the database size.
 
 Usage: python bench/search.py [--segments N] [--db PATH] [--repeat R] [--seed S]
@@ -23,10 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlmodel import Session, SQLModel, create_engine  # noqa: E402
+from sqlmodel import Session, create_engine  # noqa: E402
 
-from callreview.storage import tables  # noqa: E402,F401  (registers the tables)
-from callreview.storage.search import install_search_index, search  # noqa: E402
+from callreview.storage.migrate import upgrade  # noqa: E402
+from callreview.storage.search import search  # noqa: E402
+
+# The revision before the one that makes the search index (aa885ebc9d1f): the corpus is loaded into
+# this schema, then the index is built by upgrading to the newest revision, and timed.
+BEFORE_SEARCH_INDEX = "6ac6962b8d45"
 
 # --- vocabulary: slots and templates written for the bench (not taken from the dev cases) -------------
 
@@ -167,7 +171,7 @@ def _verdict(decision: str, basis: list[str], counted: set[str]) -> str:
 def build_corpus(path: Path, n_segments: int, seed: int) -> dict:
     """Bulk-load calls, logs, transcripts (5% with a superseded version), segments, assessments and tags."""
     engine = create_engine(f"sqlite:///{path}")
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine, BEFORE_SEARCH_INDEX)
     engine.dispose()
     rng = random.Random(seed)
     officers = [(rng.choice(OFFICER_RANKS), f"{rng.choice('ABCDEHJKLMPRST')}.", rng.choice(LAST)) for _ in range(60)]
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - t0
         engine = create_engine(f"sqlite:///{args.db}")
         t0 = time.perf_counter()
-        install_search_index(engine)
+        upgrade(engine)
         build_s = time.perf_counter() - t0
         engine.dispose()
     load_before = os.getloadavg()[0]

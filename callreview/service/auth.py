@@ -2,8 +2,9 @@
 
 Order of events: `check_credentials` checks a password and `start_session` starts a server-side
 session (a random token in an HttpOnly cookie; the database keeps only its SHA-256, and a per-session
-CSRF token). Every request then goes through `resolve_session`, which ends the session once it is
-idle too long or past its absolute lifetime. `sign_out` deletes the row, so a copied cookie is useless afterwards.
+CSRF token); `sign_in` does both under the sign-in throttle and audits the attempt. Every request then
+goes through `resolve_session`, which ends the session once it is idle too long or past its absolute
+lifetime. `sign_out` deletes the row, so a copied cookie is useless afterwards.
 
 Passwords are hashed with scrypt from the standard library (no native dependency). The cost is kept in
 each hash string, so it can be raised later: `verify_password` accepts old hashes and `needs_rehash`
@@ -20,7 +21,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from callreview.core.errors import ReviewError
+from callreview.service import throttle as throttling
+from callreview.service.throttle import ThrottlePolicy, Wait
 from callreview.storage import users as store
+from callreview.storage.audit import record_event
 from callreview.storage.tables import utcnow
 
 # OWASP lists scrypt N=2^15, r=8, p=3 as equivalent to its N=2^17, p=1 minimum; it needs 32 MiB per
@@ -191,6 +196,94 @@ def resolve_session(session: Session, token: str | None, policy: SessionPolicy,
                      session_hash=row.token_hash), False
 
 
+# --- signing in and out (audited) ----------------------------------------------------------------------
+# Someone signing in is nobody until the password is checked: refusals are written as `web:anonymous`,
+# with the typed (attacker-controlled) name as the object, never as the actor.
+ANONYMOUS = "web:anonymous"
+
+
+class SignInThrottled(ReviewError):
+    """Refused without checking the password: `wait` is the lockout in force (user name or client)."""
+
+    def __init__(self, wait: Wait, now: datetime):
+        self.wait, self.now = wait, now
+        super().__init__(wait.message(now))
+
+
+class SignInFailed(ReviewError):
+    """Wrong user name or password, or a deactivated account; `lockouts` are those this failure started."""
+
+    def __init__(self, lockouts: list[Wait], now: datetime):
+        self.lockouts, self.now = lockouts, now
+        super().__init__("wrong user name or password, or the account is deactivated")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: store.User
+    token: str  # the new session's cookie value
+
+
+def sign_in(session: Session, username: str, password: str, *, client: str, throttle: ThrottlePolicy,
+            sessions: SessionPolicy, replaced_token: str | None = None, scrypt_n: int = SCRYPT_N) -> SignedIn:
+    """Check a password under the sign-in throttle and start a session, audited as `sign_in`.
+
+    Order: the attempt is counted and committed before the password is checked (concurrent attempts
+    must see it, so they cannot get past the limit together); then the check, its throttle bookkeeping,
+    the new session and the audit rows are one transaction. Rows: `sign_in` with outcome `ok` (actor
+    `web:NAME`), `throttled` or `denied` (actor `web:anonymous`), plus one `sign_in_lockout` row for
+    each lockout a wrong password starts.
+
+    Args:
+        session: an open session.
+        username: the name as typed.
+        password: the password as typed.
+        client: the client's network address (throttled, and kept in the audit detail).
+        throttle: the throttle's limits.
+        sessions: idle and absolute lifetime of the new session.
+        replaced_token: the cookie of a session the browser already holds; it is ended, so every
+            sign-in gets a fresh token (no session fixation).
+        scrypt_n: the password hash cost (a lower stored cost is re-hashed at this one).
+
+    Raises:
+        SignInThrottled: a lockout is in force; the password was not checked.
+        SignInFailed: wrong name or password, or a deactivated account.
+    """
+    now = utcnow()
+    wait = throttling.reserve(session, username, client, throttle, now)
+    if wait is not None:
+        # Refused without checking the password: guessing gains nothing while the lockout lasts.
+        record_event(session, actor=ANONYMOUS, action="sign_in", object_type="user", object_id=username,
+                     outcome="throttled", detail={"client": client, "locked": wait.scope,
+                                                  "until": wait.until.isoformat()})
+        session.commit()
+        raise SignInThrottled(wait, now)
+    session.commit()  # the reserved attempt must be visible to concurrent attempts during the slow check below
+    user = check_credentials(session, username, password, n=scrypt_n)
+    if user is None:
+        now = utcnow()
+        lockouts = throttling.failed(session, username, client, throttle, now)
+        record_event(session, actor=ANONYMOUS, action="sign_in", object_type="user", object_id=username,
+                     outcome="denied", detail={"client": client})
+        for lock in lockouts:
+            record_event(session, actor=ANONYMOUS, action="sign_in_lockout", object_type=lock.scope,
+                         object_id=lock.name, outcome="locked",
+                         detail={"client": client, "until": lock.until.isoformat(), "seconds": lock.seconds,
+                                 "failures": lock.failures, "lockout": lock.number})
+        session.commit()
+        raise SignInFailed(lockouts, now)
+    throttling.succeeded(session, username, client, throttle, utcnow())
+    if replaced_token:
+        store.end_web_session(session, token_hash(replaced_token))
+    token = start_session(session, user, sessions)
+    record_event(session, actor=f"web:{user.username}", action="sign_in", object_type="user",
+                 object_id=user.username, detail={"client": client, "role": user.role})
+    session.commit()
+    return SignedIn(user=user, token=token)
+
+
 def sign_out(session: Session, principal: Principal) -> None:
-    """End the principal's session (the caller commits)."""
+    """End the principal's session, audited as `sign_out`; a copied cookie is useless afterwards."""
     store.end_web_session(session, principal.session_hash)
+    record_event(session, actor=principal.actor, action="sign_out", object_type="user", object_id=principal.username)
+    session.commit()

@@ -1,15 +1,23 @@
-"""The review queue rule: every mismatch and needs_review becomes a review item, once.
+"""The review queue: the rule that fills it, and what people do with its items.
 
-DESIGN.md: "Every mismatch and needs_review becomes a review item, once, idempotently."
+DESIGN.md: "Every mismatch and needs_review becomes a review item, once, idempotently." (`queue_assessment`,
+used by the batch runs). Below it, a person's actions: view the queue, claim, release, dispose; each
+writes its audit event in the same transaction as the action, and refusals are audited too.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlmodel import Session
 
-from callreview.storage.queue import add_review_item, close_item, item_for_assessment, open_items_for_call
-from callreview.storage.tables import AssessmentRecord, ReviewItem
+from callreview.service.queue_view import QueueEntry, QueueFilters, queue_entries
+from callreview.storage import dispositions as items
+from callreview.storage.audit import record_event
+from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items,
+                                      open_items_for_call)
+from callreview.storage.tables import AssessmentRecord, ReviewItem, utcnow
 
 QUEUED_VERDICTS = ("mismatch", "needs_review")
 
@@ -45,3 +53,153 @@ def queue_assessment(session: Session, assessment: AssessmentRecord) -> tuple[Re
     if not needs_item(assessment.verdict):
         return None, False
     return add_review_item(session, assessment), True
+
+
+# --- a person's actions on the queue -------------------------------------------------------------------
+# Each writes one audit event (also for a refusal: the conflict is evidence too) and commits once.
+
+@dataclass(frozen=True)
+class QueuePage:
+    """The review items shown, and every officer named by an item of the asked status (for the filter list)."""
+
+    entries: list[QueueEntry]
+    officers: list[str]
+
+
+def view_queue(session: Session, actor: str, status: str = "open", *, filters: QueueFilters | None = None,
+               zone: tzinfo = timezone.utc, claim_lifetime: timedelta | None = None) -> QueuePage:
+    """List review items, audited as `view_queue` (object `queue`/STATUS).
+
+    Shared by the queue page and `callreview queue`. Without `filters` every item of `status` is listed
+    in the order it was queued and the audit detail is `{"items": N}` (the CLI's row); with them (the
+    web page) the items are filtered and sorted and the detail is `{"filters": {...}, "items": N}`.
+
+    Args:
+        session: an open session; committed once, with the audit event.
+        actor: who looks, as the audit log names them.
+        status: open, closed or all; must equal `filters.status` when filters are given.
+        filters: reason, severity, officer, days and sort order (`callreview.service.queue_view`).
+        zone: the time zone whose days the date filters mean.
+        claim_lifetime: claims older than this are shown as expired; None: claims never expire.
+    """
+    if filters is not None and filters.status != status:
+        raise ValueError(f"view_queue: status {status!r} differs from the filters' {filters.status!r}")
+    rows = list_items(session, status=None if status == "all" else status)
+    now = utcnow()
+    stale_before = now - claim_lifetime if claim_lifetime is not None else None
+    if filters is None:
+        # Oldest first is the order items were queued in (list_items' order).
+        entries = queue_entries(rows, QueueFilters(status=status, sort="age"), now=now, zone=zone,
+                                stale_before=stale_before)
+        detail = {"items": len(entries)}
+    else:
+        entries = queue_entries(rows, filters, now=now, zone=zone, stale_before=stale_before)
+        detail = {"filters": {k: str(v) for k, v in vars(filters).items() if v}, "items": len(entries)}
+    record_event(session, actor=actor, action="view_queue", object_type="queue", object_id=status, detail=detail)
+    session.commit()
+    return QueuePage(entries=entries, officers=sorted({r.commanding_officer for r in rows if r.commanding_officer}))
+
+
+def _refused(session: Session, actor: str, action: str, item_id: int, outcome: str, detail: dict) -> None:
+    """Undo the failed write, then audit the refusal in a transaction of its own."""
+    session.rollback()
+    record_event(session, actor=actor, action=action, object_type="review_item", object_id=item_id,
+                 outcome=outcome, detail=detail)
+    session.commit()
+
+
+def _stale_before(claim_lifetime: timedelta | None) -> datetime | None:
+    return utcnow() - claim_lifetime if claim_lifetime is not None else None
+
+
+def claim_item(session: Session, actor: str, item_id: int, *, reviewer: str,
+               claim_lifetime: timedelta | None = None) -> str:
+    """Claim an open review item for `reviewer`, audited as `claim_item`; return the item's call id.
+
+    Claiming one's own item again renews the claim; a claim older than `claim_lifetime` is taken over,
+    and the audit detail then names whose claim it replaced (`expired_claim_of`).
+
+    Raises:
+        ItemNotAvailable: closed, missing, or claimed by someone else (audited with outcome `conflict`).
+    """
+    call_id = items.call_id_of_item(session, item_id)
+    try:
+        taken = items.claim_item(session, item_id, reviewer, stale_before=_stale_before(claim_lifetime))
+    except items.ItemNotAvailable as exc:
+        _refused(session, actor, "claim_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
+        raise
+    detail = {"call_id": call_id}
+    if taken.expired_claim_of:
+        detail["expired_claim_of"] = taken.expired_claim_of
+    record_event(session, actor=actor, action="claim_item", object_type="review_item", object_id=item_id,
+                 detail=detail)
+    session.commit()
+    return call_id
+
+
+def release_item(session: Session, actor: str, item_id: int, *, reviewer: str) -> str:
+    """Give back an item `reviewer` claimed, audited as `release_item`; return the item's call id.
+
+    Raises:
+        ItemNotAvailable: not open, or not claimed by `reviewer` (audited with outcome `conflict`).
+    """
+    call_id = items.call_id_of_item(session, item_id)
+    try:
+        items.release_item(session, item_id, reviewer)
+    except items.ItemNotAvailable as exc:
+        _refused(session, actor, "release_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
+        raise
+    record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
+                 detail={"call_id": call_id})
+    session.commit()
+    return call_id
+
+
+def release_claim(session: Session, actor: str, item_id: int) -> str:
+    """Release whoever's claim an open item has (an admin's action), audited as `release_item`.
+
+    The audit detail names whose claim it was and why (`admin`). Returns that reviewer's name.
+
+    Raises:
+        ItemNotAvailable: closed, missing, or not claimed (audited with outcome `conflict`).
+    """
+    call_id = items.call_id_of_item(session, item_id)
+    try:
+        holder = items.release_claim(session, item_id)
+    except items.ItemNotAvailable as exc:
+        _refused(session, actor, "release_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
+        raise
+    record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
+                 detail={"call_id": call_id, "claimed_by": holder, "why": "admin"})
+    session.commit()
+    return holder
+
+
+def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, disposition: str, note: str,
+                 claim_lifetime: timedelta | None = None) -> str:
+    """Record `reviewer`'s disposition and close the item, audited as `dispose`; return the item's call id.
+
+    The note goes into the hash-chained audit detail too, so a later edit of the disposition row shows.
+
+    Args:
+        disposition: confirmed, dismissed or escalated.
+        note: why; required.
+        claim_lifetime: another reviewer's claim older than this no longer keeps `reviewer` out.
+
+    Raises:
+        InvalidDisposition: unknown disposition or an empty note (audited with outcome `invalid`).
+        ItemNotAvailable: closed, missing, or claimed by someone else (audited with outcome `conflict`).
+    """
+    call_id = items.call_id_of_item(session, item_id)
+    try:
+        items.add_disposition(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
+                              stale_before=_stale_before(claim_lifetime))
+    except (items.ItemNotAvailable, items.InvalidDisposition) as exc:
+        _refused(session, actor, "dispose", item_id,
+                 "conflict" if isinstance(exc, items.ItemNotAvailable) else "invalid",
+                 {"call_id": call_id, "disposition": disposition, "problem": exc.problem})
+        raise
+    record_event(session, actor=actor, action="dispose", object_type="review_item", object_id=item_id,
+                 detail={"call_id": call_id, "disposition": disposition, "note": note.strip()})
+    session.commit()
+    return call_id

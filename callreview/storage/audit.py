@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from callreview.storage.tables import AuditEvent, utcnow
@@ -48,6 +49,28 @@ def record_event(session: Session, *, actor: str, action: str, object_type: str,
     session.add(row)
     session.flush()
     return row
+
+
+def list_audit_events(session: Session, *, page: int = 1, per_page: int = 50, actor: str | None = None,
+                      action: str | None = None) -> tuple[list[AuditEvent], int]:
+    """One page of the audit log, newest first, and the total number of matching rows.
+
+    Args:
+        session: an open session.
+        page: 1-based page number.
+        per_page: rows per page.
+        actor: only rows by this actor (exact).
+        action: only rows with this action (exact).
+    """
+    conditions = []
+    if actor:
+        conditions.append(AuditEvent.actor == actor)
+    if action:
+        conditions.append(AuditEvent.action == action)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    rows = session.exec(select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
+                        .offset(max(page - 1, 0) * per_page).limit(per_page))
+    return list(rows), total
 
 
 @dataclass(frozen=True)

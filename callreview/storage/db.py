@@ -11,7 +11,6 @@ from callreview.storage import tables  # noqa: F401  (registers the tables on SQ
 from callreview.storage import throttle  # noqa: F401  (the web app's sign-in throttle)
 from callreview.storage import users  # noqa: F401  (the web app's accounts and sessions)
 from callreview.storage.migrate import upgrade
-from callreview.storage.search import install_search_index
 from callreview.storage.settings import StorageSettings
 
 _engines: dict[str, Engine] = {}
@@ -41,8 +40,7 @@ def make_engine(settings: StorageSettings, *, migrate: bool = True) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if migrate:
-        upgrade(engine)
-        install_search_index(engine)
+        upgrade(engine)  # the search index too (an Alembic revision)
     _engines[url] = engine
     return engine
 

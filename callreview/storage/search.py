@@ -8,12 +8,17 @@ What happens, in order:
 2. `search_sql` renders the tree and the filters as one statement for the dialect, SQLite and
    PostgreSQL side by side below.
 3. `search` runs it and returns `SearchHit` rows, best first.
+A search by filters alone, with no words, is `list_matching_calls`: one hit per call that passes the
+same filters, with the same meaning.
 
-SQLite: `segment_fts` is an FTS5 table with external content (the `segment` table, so snippets read
-the stored text) that holds only segments of *current* transcript versions. Triggers keep it in step:
-a segment inserted into a current transcript is indexed, and a transcript that stops (or starts) being
-current takes its segments out of (or into) the index. Searching therefore never needs to look at
-superseded versions. PostgreSQL: a GIN index over `to_tsvector('english', text)`; only-current is a join.
+The index is made by the Alembic revision aa885ebc9d1f (callreview/storage/migrations/versions), when
+the schema is migrated, never by a search. SQLite: `segment_fts` is an FTS5 table that holds only
+segments of *current* transcript versions, each row keyed (call_pk << CALL_SHIFT) + segment idx with
+the segment's id beside it. Triggers keep it in step: a segment inserted into a current transcript is
+indexed, and a transcript that stops (or starts) being current takes its segments out of (or into) the
+index. Searching therefore never needs to look at superseded versions. PostgreSQL: a GIN index over
+`to_tsvector('english', text)`; only-current is a join. Both: `segment_fts_tag_counted`, an index of
+counted mentions (no qualifier) by kind, which the tag filter reads.
 
 Filters apply to the call: its logged decision, commanding officer (case-insensitive substring),
 `received_at` range, current verdict, and tag kind. A tag filter keeps calls whose *current*
@@ -27,21 +32,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import DateTime, bindparam, text
-from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from callreview.storage.dates import check_day
 from callreview.storage.errors import StorageError
 
-# Highlight markers around matched words in snippets: private-use characters never found in transcripts
-# (the same as callreview.storage.web_search), so a web page can HTML-escape the snippet first and then turn them
-# into <mark>, and a terminal can style them.
+# Highlight markers around matched words in snippets: private-use characters never found in transcripts,
+# so a web page can HTML-escape the snippet first and then turn them into <mark> (callreview.web.templating),
+# and a terminal can style them (callreview.cli.output). Defined here only.
 MARK_START = "\ue000"
 MARK_END = "\ue001"
 ELLIPSIS = "…"
 FTS_TABLE = "segment_fts"
 # Index rowid = (call_pk << CALL_SHIFT) + segment idx: room for a million segments per call.
-CALL_SHIFT = 20
+CALL_SHIFT = 20  # frozen in revision aa885ebc9d1f, which built the index: a change needs a new revision
 # Matches ranked per query: those of the newest calls, this many (after filters); see _SQLITE_SEARCH.
 RANK_WINDOW = 2_000
 SNIPPET_TOKENS = 16
@@ -372,50 +376,6 @@ def _check_page(query: str, limit: int, offset: int) -> None:
 
 # --- SQLite ------------------------------------------------------------------------------------------
 
-_SQLITE_SCHEMA = (
-    # The index keeps its own copy of the text and keys each row by (call_pk << CALL_SHIFT) + segment idx:
-    # a call filter is then arithmetic on the rowid plus one set probe, with no lookup per candidate,
-    # and rowid order is call order (newest calls last). segment_id leads back to the segment row.
-    # Porter stemming matches PostgreSQL's english configuration; prefix='3' keeps warr* from merging
-    # every term that starts with w; detail=full (the default) keeps positions for phrases.
-    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        text, segment_id UNINDEXED, tokenize='porter unicode61 remove_diacritics 2', prefix='3')""",
-    # The tag filter reads counted mentions of one kind from this index alone.
-    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_insert AFTER INSERT ON segment
-        BEGIN
-          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-            SELECT (call_pk << {CALL_SHIFT}) + new.idx, new.text, new.id FROM transcript
-            WHERE id = new.transcript_pk AND is_current;
-        END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_delete AFTER DELETE ON segment
-        BEGIN
-          DELETE FROM {FTS_TABLE} WHERE rowid = (SELECT (call_pk << {CALL_SHIFT}) + old.idx FROM transcript
-                                                 WHERE id = old.transcript_pk AND is_current);
-        END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_segment_update AFTER UPDATE OF text, idx, transcript_pk ON segment
-        BEGIN
-          DELETE FROM {FTS_TABLE} WHERE rowid = (SELECT (call_pk << {CALL_SHIFT}) + old.idx FROM transcript
-                                                 WHERE id = old.transcript_pk AND is_current);
-          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-            SELECT (call_pk << {CALL_SHIFT}) + new.idx, new.text, new.id FROM transcript
-            WHERE id = new.transcript_pk AND is_current;
-        END""",
-    # A superseded version leaves the index, so only the current version is ever searched.
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_transcript_retired AFTER UPDATE OF is_current ON transcript
-        WHEN old.is_current AND NOT new.is_current
-        BEGIN
-          DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT (old.call_pk << {CALL_SHIFT}) + idx FROM segment
-                                                  WHERE transcript_pk = new.id);
-        END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_transcript_restored AFTER UPDATE OF is_current ON transcript
-        WHEN new.is_current AND NOT old.is_current
-        BEGIN
-          INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-            SELECT (new.call_pk << {CALL_SHIFT}) + idx, text, id FROM segment WHERE transcript_pk = new.id;
-        END""",
-)
-
 # Ranking is bounded: the RANK_WINDOW matches of the newest calls that pass the filters are taken in
 # rowid order (FTS5 walks its doclist backwards, no sort), and only those are scored with bm25 and
 # sorted. bm25 costs about a microsecond a row, so ranking every "warrant" in a million segments would
@@ -463,31 +423,7 @@ def _sqlite_search_sql(tree, filters: SearchFilters, params: dict) -> str:
     return _SQLITE_SEARCH.format(fts=FTS_TABLE, where=where, shift=CALL_SHIFT)
 
 
-def install_sqlite_search(conn: Connection) -> None:
-    """Create the FTS5 table and its triggers; fill the index when it was just created."""
-    existed = conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first() is not None
-    for statement in _SQLITE_SCHEMA:
-        conn.exec_driver_sql(statement)
-    if not existed:
-        rebuild_sqlite_search(conn)
-
-
-def rebuild_sqlite_search(conn: Connection) -> None:
-    """Re-index every segment of a current transcript version (after a bulk load, or to repair)."""
-    conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE}")
-    conn.exec_driver_sql(f"""INSERT OR REPLACE INTO {FTS_TABLE}(rowid, text, segment_id)
-        SELECT (t.call_pk << {CALL_SHIFT}) + s.idx, s.text, s.id
-        FROM segment s JOIN transcript t ON t.id = s.transcript_pk WHERE t.is_current ORDER BY 1""")
-    conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
-
-
 # --- PostgreSQL --------------------------------------------------------------------------------------
-
-_PG_SCHEMA = (
-    f"CREATE INDEX IF NOT EXISTS segment_fts_text ON segment USING gin (to_tsvector('{PG_CONFIG}', text))",
-    "CREATE INDEX IF NOT EXISTS segment_fts_tag_counted ON tag (kind, assessment_pk) WHERE qualifier IS NULL",
-)
 
 # The same bounded ranking as SQLite: the newest RANK_WINDOW matches, then ts_rank_cd on those only
 # (it re-parses the text of each row it scores), then ts_headline on the page only.
@@ -530,12 +466,6 @@ def _pg_search_sql(tree, filters: SearchFilters, params: dict) -> str:
                              tsquery=tsquery, where=where)
 
 
-def install_pg_search(conn: Connection) -> None:
-    """Create the GIN expression index (idempotent)."""
-    for statement in _PG_SCHEMA:
-        conn.exec_driver_sql(statement)
-
-
 # --- public API --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -564,15 +494,6 @@ class SearchHit:
                 "received_at": self.received_at.isoformat() if self.received_at else None,
                 "commanding_officer": self.commanding_officer, "decision": self.decision,
                 "verdict": self.verdict}
-
-
-def install_search_index(engine: Engine) -> None:
-    """Create the search index for the engine's dialect (idempotent; `callreview.storage.db.make_engine` calls it)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            install_sqlite_search(conn)
-        elif engine.dialect.name == "postgresql":
-            install_pg_search(conn)
 
 
 def search_sql(dialect: str, query: str, *, tag: str | None = None, officer: str | None = None,
@@ -634,20 +555,103 @@ def search(session: Session, query: str, *, tag: str | None = None, officer: str
         InvalidSearchQuery: the query cannot be read.
         DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
     """
-    dialect = session.get_bind().dialect.name
-    _ensure_index(session, dialect)
-    sql, params = search_sql(dialect, query, tag=tag, officer=officer, date_from=date_from, date_to=date_to,
-                             decision=decision, verdict=verdict, limit=limit, offset=offset)
+    sql, params = search_sql(session.get_bind().dialect.name, query, tag=tag, officer=officer, date_from=date_from,
+                             date_to=date_to, decision=decision, verdict=verdict, limit=limit, offset=offset)
+    return [_hit(r, r["snippet"] or "", float(r["rank"] or 0.0)) for r in _run(session, sql, params)]
+
+
+def _run(session: Session, sql: str, params: dict):
     statement = text(sql).columns(received_at=DateTime())
     for name in ("date_from", "date_to"):
         if name in params:
             # Typed, so each dialect stores and compares the datetime the way the column holds it.
             statement = statement.bindparams(bindparam(name, type_=DateTime()))
-    rows = session.connection().execute(statement, params).mappings()
-    return [SearchHit(call_id=r["call_id"], segment_idx=r["idx"], start=r["start"], end=r["end"],
-                      speaker=r["speaker"], snippet=r["snippet"] or "", rank=float(r["rank"] or 0.0),
-                      received_at=_utc(r["received_at"]), commanding_officer=r["commanding_officer"],
-                      decision=r["decision"], verdict=r["verdict"]) for r in rows]
+    return session.connection().execute(statement, params).mappings()
+
+
+def _hit(row, snippet: str, rank: float) -> SearchHit:
+    return SearchHit(call_id=row["call_id"], segment_idx=row["idx"], start=row["start"], end=row["end"],
+                     speaker=row["speaker"], snippet=snippet, rank=rank, received_at=_utc(row["received_at"]),
+                     commanding_officer=row["commanding_officer"], decision=row["decision"], verdict=row["verdict"])
+
+
+# --- calls by their filters alone (no words) ---------------------------------------------------------
+# One line per call that passes the filters, newest call first: its first segment, or, with a tag
+# filter, the first segment where that kind counts (so the line leads to the evidence). The same
+# filters, with the same meaning, as `search`; plain SQL that both dialects read alike.
+
+LISTING_SNIPPET_CHARS = 140
+
+_LIST_CALLS = """
+SELECT c.call_id AS call_id, s.idx AS idx, s.start AS start, s."end" AS "end", s.speaker AS speaker, s.text AS text,
+       d.received_at AS received_at, d.commanding_officer AS commanding_officer, d.decision AS decision,
+       a.verdict AS verdict
+FROM call c
+JOIN transcript t ON t.call_pk = c.id AND t.is_current
+JOIN segment s ON s.transcript_pk = t.id AND s.idx = {segment}
+LEFT JOIN decision_log d ON d.call_pk = c.id
+LEFT JOIN assessment a ON a.call_pk = c.id AND a.is_current
+WHERE 1 = 1 {where}
+ORDER BY CASE WHEN d.received_at IS NULL THEN 1 ELSE 0 END, d.received_at DESC, c.call_id
+LIMIT :limit OFFSET :offset
+"""
+_FIRST_SEGMENT = "(SELECT min(f.idx) FROM segment f WHERE f.transcript_pk = t.id)"
+# The tag's segment must exist in the current transcript; if not (a stale assessment), the first segment.
+_FIRST_COUNTED_SEGMENT = (
+    "COALESCE((SELECT min(g.segment_idx) FROM tag g JOIN assessment ga ON ga.id = g.assessment_pk"
+    " WHERE ga.call_pk = c.id AND ga.is_current AND g.kind = :tag AND g.qualifier IS NULL"
+    " AND EXISTS (SELECT 1 FROM segment f WHERE f.transcript_pk = t.id AND f.idx = g.segment_idx)),"
+    f" {_FIRST_SEGMENT})")
+
+
+def list_calls_sql(dialect: str, *, tag: str | None = None, officer: str | None = None,
+                   date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+                   decision: str | None = None, verdict: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[str, dict]:
+    """Build the statement of `list_matching_calls` for a dialect without running it (arguments as there)."""
+    if dialect not in ("sqlite", "postgresql"):
+        raise StorageError(f"search: database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
+    if limit < 1 or limit > 1000 or offset < 0:
+        raise InvalidSearchQuery("", f"limit must be between 1 and 1000 and offset 0 or more, got {limit}, {offset}")
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
+        if not isinstance(value, datetime):
+            check_day(name, value)
+    filters = SearchFilters(tag=tag, officer=officer, date_from=date_from, date_to=date_to, decision=decision,
+                            verdict=verdict)
+    params: dict = {"limit": limit, "offset": offset}
+    where = "".join(f" AND c.id IN ({calls})" for calls in _call_filter_sql(filters, params, dialect))
+    segment = _FIRST_COUNTED_SEGMENT if tag else _FIRST_SEGMENT
+    return _LIST_CALLS.format(segment=segment, where=where), params
+
+
+def list_matching_calls(session: Session, *, tag: str | None = None, officer: str | None = None,
+                        date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+                        decision: str | None = None, verdict: str | None = None, limit: int = 50,
+                        offset: int = 0) -> list[SearchHit]:
+    """The calls that pass the filters, one hit per call, newest call first (calls with no log last).
+
+    A search with filters and no words. Each hit is the call's first segment, or, with `tag`, the first
+    segment where that kind counts; its snippet is the segment's opening LISTING_SNIPPET_CHARS
+    characters, unmarked, and its rank 0. Only calls with a current transcript are listed.
+
+    Args:
+        session: an open session.
+        tag, officer, date_from, date_to, decision, verdict: as in `search` (the same meaning).
+        limit, offset: the page of calls.
+
+    Raises:
+        InvalidSearchQuery: limit or offset out of range.
+        DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
+    """
+    sql, params = list_calls_sql(session.get_bind().dialect.name, tag=tag, officer=officer, date_from=date_from,
+                                 date_to=date_to, decision=decision, verdict=verdict, limit=limit, offset=offset)
+    return [_hit(r, _opening(r["text"]), 0.0) for r in _run(session, sql, params)]
+
+
+def _opening(text_: str) -> str:
+    if len(text_) <= LISTING_SNIPPET_CHARS:
+        return text_
+    return text_[:LISTING_SNIPPET_CHARS] + ELLIPSIS
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -655,20 +659,3 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=timezone.utc)
-
-
-def _ensure_index(session: Session, dialect: str) -> None:
-    """Install the index on first use when the engine was made without it (a cheap catalogue check).
-
-    Creating it fills it from the current transcripts, and its triggers keep it in step from then on,
-    so installing late is as good as installing early.
-    """
-    if dialect == "sqlite":
-        found = session.connection().exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).first()
-    elif dialect == "postgresql":
-        found = session.connection().exec_driver_sql("SELECT to_regclass('segment_fts_text')").scalar()
-    else:
-        return
-    if not found:
-        install_search_index(session.get_bind())

@@ -6,14 +6,16 @@ user is written to the audit log, because a reviewer probing another role's page
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
+from callreview.service.access import refuse_access, reject_form
 from callreview.service.auth import Principal, SessionPolicy, resolve_session, same_token
+from callreview.service.throttle import ThrottlePolicy
 from callreview.web.settings import WebSettings, get_web_settings
-from callreview.storage.audit import record_event
 from callreview.storage.db import open_session
 from callreview.storage.settings import StorageSettings, get_storage_settings
 
@@ -87,6 +89,14 @@ def session_policy(web: WebSettings) -> SessionPolicy:
     return SessionPolicy(idle=web.session_idle, lifetime=web.session_lifetime)
 
 
+def throttle_policy(web: WebSettings) -> ThrottlePolicy:
+    return ThrottlePolicy(max_failures=web.sign_in_max_failures,
+                          max_failures_per_client=web.sign_in_max_failures_per_client,
+                          window=timedelta(minutes=web.sign_in_window_minutes),
+                          first_lockout=timedelta(seconds=web.sign_in_lockout_seconds),
+                          longest_lockout=timedelta(minutes=web.sign_in_max_lockout_minutes))
+
+
 def get_principal(request: Request, db: DbDep, web: WebDep) -> Principal | None:
     """The signed-in user, or None; also kept on `request.state` for templates and error pages."""
     principal, expired = resolve_session(db, request.cookies.get(SESSION_COOKIE), session_policy(web))
@@ -96,12 +106,6 @@ def get_principal(request: Request, db: DbDep, web: WebDep) -> Principal | None:
 
 
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
-
-
-def _deny(db: Session, request: Request, principal: Principal, action: str, detail: dict) -> None:
-    record_event(db, actor=principal.actor, action=action, object_type="path", object_id=request.url.path,
-                 outcome="denied", detail={"method": request.method, "role": principal.role, **detail})
-    db.commit()
 
 
 def require(permission: str) -> Callable[..., Principal]:
@@ -119,7 +123,8 @@ def require(permission: str) -> Callable[..., Principal]:
         # Every route behind `require` writes the audit log (a view, a search, a download, a refusal).
         refuse_cross_site(request)
         if principal.role not in allowed:
-            _deny(db, request, principal, "access_denied", {"needs": permission})
+            refuse_access(db, principal.actor, path=request.url.path, method=request.method, role=principal.role,
+                          needs=permission)
             raise HTTPException(403, f"Your role ({principal.role}) does not allow this page or action.")
         return principal
 
@@ -140,7 +145,8 @@ def require_form(permission: str) -> Callable[..., Principal]:
     def dependency(request: Request, db: DbDep, principal: Principal = Depends(role_check),
                    token: str | None = Depends(_form_csrf_token)) -> Principal:
         if not same_token(token, principal.csrf_token):
-            _deny(db, request, principal, "csrf_rejected", {"token": "missing" if not token else "wrong"})
+            reject_form(db, principal.actor, path=request.url.path, method=request.method, role=principal.role,
+                        token="missing" if not token else "wrong")
             raise HTTPException(403, "This form has expired or did not come from this app. Reload the page and "
                                      "try again.")
         return principal

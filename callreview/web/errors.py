@@ -13,11 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from callreview.service.access import refuse_bad_input
+from callreview.service.auth import ANONYMOUS
+from callreview.service.calls import CallNotFound, RecordingNotAvailable
 from callreview.web.deps import storage_for
 from callreview.web.headers import apply_security_headers
 from callreview.web.query import BadInput
 from callreview.web.templating import render
-from callreview.storage.audit import record_event
 from callreview.storage.db import open_session
 from callreview.storage.dispositions import InvalidDisposition, ItemNotAvailable
 
@@ -42,10 +44,8 @@ def _record_bad_input(request: Request, problems: list[dict]) -> None:
     """
     principal = getattr(request.state, "principal", None)
     with open_session(storage_for(request)) as db:
-        record_event(db, actor=principal.actor if principal else "web:anonymous", action="bad_request",
-                     object_type="path", object_id=request.url.path, outcome=f"invalid_{problems[0]['input']}",
-                     detail={"method": request.method, "problems": problems})
-        db.commit()
+        refuse_bad_input(db, principal.actor if principal else ANONYMOUS, path=request.url.path,
+                         method=request.method, problems=problems)
 
 
 def _shown(value) -> str:
@@ -75,12 +75,26 @@ async def _validation_error(request: Request, exc: RequestValidationError):
                   status_code=422)
 
 
+def _error_page(request: Request, status: int, detail: str):
+    return render(request, "error.html", {"title": TITLES[status], "detail": detail, "status": status},
+                  status_code=status)
+
+
+async def _call_not_found(request: Request, exc: CallNotFound):
+    return _error_page(request, 404, f"No call with id {exc.call_id!r}.")
+
+
+async def _recording_not_available(request: Request, exc: RecordingNotAvailable):
+    return _error_page(request, 404, f"The recording of call {exc.call_id!r} is not in the archive ({exc.problem}); "
+                                     "run `callreview verify`.")
+
+
 async def _item_not_available(request: Request, exc: ItemNotAvailable):
-    return render(request, "error.html", {"title": TITLES[409], "detail": str(exc), "status": 409}, status_code=409)
+    return _error_page(request, 409, str(exc))
 
 
 async def _invalid_disposition(request: Request, exc: InvalidDisposition):
-    return render(request, "error.html", {"title": TITLES[422], "detail": str(exc), "status": 422}, status_code=422)
+    return _error_page(request, 422, str(exc))
 
 
 async def _server_error(request: Request, exc: Exception):
@@ -106,5 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _server_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(CallNotFound, _call_not_found)
+    app.add_exception_handler(RecordingNotAvailable, _recording_not_available)
     app.add_exception_handler(ItemNotAvailable, _item_not_available)
     app.add_exception_handler(InvalidDisposition, _invalid_disposition)

@@ -1,58 +1,35 @@
 """Admin pages: users (list, create, deactivate), claims on review items (release), the audit log, paged."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from callreview.service.audit_log import view_audit
 from callreview.service.auth import PasswordTooShort, Principal
+from callreview.service.queue import release_claim
+from callreview.service.users import (CannotDeactivateSelf, InvalidUsername, UserNotFound, create_user,
+                                      list_accounts, set_user_active)
+from callreview.storage.users import ROLES, UserExists
 from callreview.web.deps import DbDep, WebDep, require, require_form
 from callreview.web.query import ItemId, PageNumber
 from callreview.web.templating import render
-from callreview.service.users import InvalidUsername, create_user, set_active
-from callreview.storage import users as store
-from callreview.storage.audit import record_event
-from callreview.storage.dispositions import ItemNotAvailable, call_id_of_item, claim_expired, release_claim
-from callreview.storage.queue import QueueRow, list_items
-from callreview.storage.tables import utcnow
-from callreview.storage.web_search import list_audit_events
 
 router = APIRouter(prefix="/admin")
 
 
-@dataclass(frozen=True)
-class ClaimRow:
-    row: QueueRow
-    expired: bool
-
-
 @router.get("/users")
 def users_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))]):
-    # Admins see who holds which item (ids only, no transcript), so that a claim nobody works can be released.
-    stale_before = utcnow() - web.claim_lifetime
-    claims = [ClaimRow(row=r, expired=claim_expired(r.claimed_at, stale_before))
-              for r in list_items(db, status="open") if r.claimed_by]
-    return render(request, "admin_users.html", {"users": store.list_users(db), "roles": store.ROLES,
-                                                "claims": claims, "claim_hours": web.claim_hours})
+    users, claims = list_accounts(db, claim_lifetime=web.claim_lifetime)
+    return render(request, "admin_users.html", {"users": users, "roles": ROLES, "claims": claims,
+                                                "claim_hours": web.claim_hours})
 
 
 @router.post("/items/{item_id}/release")
 def release_claim_of_item(item_id: ItemId, db: DbDep,
                           principal: Annotated[Principal, Depends(require_form("admin"))]):
-    call_id = call_id_of_item(db, item_id)
-    try:
-        holder = release_claim(db, item_id)
-    except ItemNotAvailable as exc:
-        db.rollback()
-        record_event(db, actor=principal.actor, action="release_item", object_type="review_item",
-                     object_id=item_id, outcome="conflict", detail={"call_id": call_id, "problem": exc.problem})
-        db.commit()
-        raise
-    record_event(db, actor=principal.actor, action="release_item", object_type="review_item", object_id=item_id,
-                 detail={"call_id": call_id, "claimed_by": holder, "why": "admin"})
-    db.commit()
+    release_claim(db, principal.actor, item_id)
     return RedirectResponse("/admin/users?msg=claim_released", status_code=303)
 
 
@@ -64,34 +41,28 @@ def add_user(request: Request, db: DbDep, web: WebDep,
     try:
         create_user(db, username=username.strip(), password=password, role=role, actor=principal.actor,
                     scrypt_n=web.scrypt_n)
-    except (InvalidUsername, PasswordTooShort, store.UserExists, ValueError) as exc:
-        db.rollback()
+    except (InvalidUsername, PasswordTooShort, UserExists, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
-    db.commit()
     return RedirectResponse("/admin/users?msg=user_added", status_code=303)
 
 
 @router.post("/users/{username}/active")
 def switch_user(username: str, db: DbDep, principal: Annotated[Principal, Depends(require_form("admin"))],
                 active: Annotated[bool, Form()]):
-    user = store.find_user(db, username)
-    if user is None:
-        raise HTTPException(404, f"No user {username!r}.")
-    if user.username == principal.username and not active:
-        raise HTTPException(422, "You cannot deactivate yourself; ask another admin.")
-    set_active(db, user, active, actor=principal.actor)
-    db.commit()
+    try:
+        set_user_active(db, principal.actor, username, active, acting_user=principal.username)
+    except UserNotFound:
+        raise HTTPException(404, f"No user {username!r}.") from None
+    except CannotDeactivateSelf:
+        raise HTTPException(422, "You cannot deactivate yourself; ask another admin.") from None
     return RedirectResponse("/admin/users?msg=user_updated", status_code=303)
 
 
 @router.get("/audit")
 def audit_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[Principal, Depends(require("admin"))],
                page: PageNumber = 1, actor: str | None = None, action: str | None = None):
-    rows, total = list_audit_events(db, page=page, per_page=web.page_size, actor=actor or None,
-                                    action=action or None)
-    record_event(db, actor=principal.actor, action="view_audit", object_type="audit_log", object_id=str(page),
-                 detail={"actor": actor, "action": action})
-    db.commit()
+    rows, total = view_audit(db, principal.actor, page=page, per_page=web.page_size, actor_filter=actor,
+                             action_filter=action)
     pages = max((total + web.page_size - 1) // web.page_size, 1)
     return render(request, "admin_audit.html", {"rows": rows, "page": page, "pages": pages, "total": total,
                                                 "actor": actor or "", "action": action or ""})

@@ -2,8 +2,8 @@
 
 The sign-in form is protected against login CSRF with a double-submit token: a random value in a
 short-lived cookie that the form must echo (there is no session yet to hold a token). Password guessing
-is throttled per user name and per client address (callreview/web/throttle.py): a refused attempt is a 429
-with Retry-After, and the password is not checked.
+is throttled per user name and per client address (`callreview.service.auth.sign_in`): a refused attempt
+is a 429 with Retry-After, and the password is not checked.
 """
 from __future__ import annotations
 
@@ -12,16 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from callreview.service.auth import (Principal, check_credentials, new_token, same_token, sign_out, start_session,
-                             token_hash)
+from callreview.service.auth import (Principal, SignInFailed, SignInThrottled, new_token, same_token, sign_in,
+                                     sign_out)
 from callreview.web.deps import (HOME_OF_ROLE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, DbDep, PrincipalDep, WebDep,
-                             require_form, session_policy)
-from callreview.web import throttle
+                                 require_form, session_policy, throttle_policy)
 from callreview.web.templating import render
-from callreview.web.throttle import ThrottlePolicy
-from callreview.storage.audit import record_event
-from callreview.storage.tables import utcnow
-from callreview.storage.users import end_web_session
 
 router = APIRouter()
 
@@ -66,43 +61,21 @@ def login(request: Request, db: DbDep, web: WebDep, username: Annotated[str, For
         return _login_page(request, web, next_=safe_next(next, ""), status_code=403,
                            error="The sign-in form expired. Please try again.")
     client = request.client.host if request.client else "unknown"
-    policy, now = ThrottlePolicy.from_settings(web), utcnow()
-    wait = throttle.reserve(db, username, client, policy, now)
-    if wait is not None:
-        # Refused without checking the password: guessing gains nothing while the lockout lasts.
-        record_event(db, actor="web:anonymous", action="sign_in", object_type="user", object_id=username,
-                     outcome="throttled", detail={"client": client, "locked": wait.scope,
-                                                  "until": wait.until.isoformat()})
-        db.commit()
-        return _login_page(request, web, next_=safe_next(next, ""), status_code=429, error=wait.message(now),
-                           retry_after=wait.retry_after(now))
-    db.commit()  # the reserved attempt must be visible to concurrent attempts during the slow check below
-    user = check_credentials(db, username, password, n=web.scrypt_n)
-    if user is None:
-        now = utcnow()
-        lockouts = throttle.failed(db, username, client, policy, now)
-        # The attempted name is attacker-controlled text: it goes into the detail, not the actor column.
-        record_event(db, actor="web:anonymous", action="sign_in", object_type="user", object_id=username,
-                     outcome="denied", detail={"client": client})
-        for lock in lockouts:
-            record_event(db, actor="web:anonymous", action="sign_in_lockout", object_type=lock.scope,
-                         object_id=lock.name, outcome="locked",
-                         detail={"client": client, "until": lock.until.isoformat(), "seconds": lock.seconds,
-                                 "failures": lock.failures, "lockout": lock.number})
-        db.commit()
+    try:
+        signed = sign_in(db, username, password, client=client, throttle=throttle_policy(web),
+                         sessions=session_policy(web), replaced_token=request.cookies.get(SESSION_COOKIE),
+                         scrypt_n=web.scrypt_n)
+    except SignInThrottled as exc:
+        return _login_page(request, web, next_=safe_next(next, ""), status_code=429, error=exc.wait.message(exc.now),
+                           retry_after=exc.wait.retry_after(exc.now))
+    except SignInFailed as exc:
         wrong = "Wrong user name or password, or the account is deactivated."
-        if lockouts:
+        if exc.lockouts:
+            first = exc.lockouts[0]
             return _login_page(request, web, next_=safe_next(next, ""), status_code=429,
-                               error=f"{wrong} {lockouts[0].message(now)}", retry_after=lockouts[0].retry_after(now))
+                               error=f"{wrong} {first.message(exc.now)}", retry_after=first.retry_after(exc.now))
         return _login_page(request, web, next_=safe_next(next, ""), status_code=401, error=wrong)
-    throttle.succeeded(db, username, client, policy, utcnow())
-    old = request.cookies.get(SESSION_COOKIE)
-    if old:
-        end_web_session(db, token_hash(old))  # a fresh token on every sign-in prevents session fixation
-    token = start_session(db, user, session_policy(web))
-    record_event(db, actor=f"web:{user.username}", action="sign_in", object_type="user", object_id=user.username,
-                 detail={"client": client, "role": user.role})
-    db.commit()
+    user, token = signed.user, signed.token
     response = RedirectResponse(safe_next(next, HOME_OF_ROLE[user.role]), status_code=303)
     # No Max-Age: the cookie dies with the browser; the server ends the session on idle or lifetime.
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=web.cookie_secure, path="/")
@@ -113,8 +86,6 @@ def login(request: Request, db: DbDep, web: WebDep, username: Annotated[str, For
 @router.post("/logout")
 def logout(db: DbDep, principal: Annotated[Principal, Depends(require_form("signed_in"))]):
     sign_out(db, principal)
-    record_event(db, actor=principal.actor, action="sign_out", object_type="user", object_id=principal.username)
-    db.commit()
     response = RedirectResponse("/login?msg=signed_out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

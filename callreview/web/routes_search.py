@@ -1,4 +1,9 @@
-"""Transcript search for supervisors and reviewers; every search is written to the audit log."""
+"""Transcript search for supervisors and reviewers; every search is written to the audit log.
+
+Words go through the full-text index; filters without words list one line per matching call. A tag
+filter keeps calls where that kind counts (a mention with no qualifier), as `callreview search --tag`
+does (callreview/storage/search.py).
+"""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -9,12 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from callreview.core.mentions import KINDS
 from callreview.core.policy import VERDICTS
 from callreview.service.auth import Principal
+from callreview.service.search import search_calls
+from callreview.storage.search import InvalidSearchQuery
 from callreview.web.deps import DbDep, WebDep, require
 from callreview.web.query import choice, parse_day
 from callreview.web.templating import render
-from callreview.storage.audit import record_event
-from callreview.storage.search import InvalidSearchQuery, search
-from callreview.storage.web_search import search_segments
 
 router = APIRouter()
 DECISIONS = ("dispatched", "declined", "none")
@@ -34,16 +38,11 @@ def search_page(request: Request, db: DbDep, web: WebDep, principal: Annotated[P
         # Dates are whole days in the app's time zone: from the start of date_from to the end of date_to.
         start = datetime.combine(form["date_from"], time.min, zone) if form["date_from"] else None
         stop = datetime.combine(form["date_to"] + timedelta(days=1), time.min, zone) if form["date_to"] else None
-        filters = dict(tag=form["tag"], officer=form["officer"], date_from=start, date_to=stop,
-                       decision=form["decision"], verdict=form["verdict"], limit=web.page_size)
         try:
-            # Words go through the full-text index; a search by filters alone lists the matching calls' segments.
-            hits = search(db, form["q"], **filters) if form["q"] else search_segments(db, text="", **filters)
+            hits = search_calls(db, principal.actor, form["q"], tag=form["tag"], officer=form["officer"],
+                                date_from=start, date_to=stop, decision=form["decision"], verdict=form["verdict"],
+                                limit=web.page_size, asked=form, filters_alone=True)
         except InvalidSearchQuery as exc:
             error, hits = str(exc), []
-        record_event(db, actor=principal.actor, action="search", object_type="transcripts", object_id=form["q"],
-                     outcome="invalid_query" if error else "ok",
-                     detail={"query": {k: str(v) for k, v in form.items() if v}, "hits": len(hits)})
-        db.commit()
     return render(request, "search.html", {"form": form, "hits": hits, "error": error, "decisions": DECISIONS,
                                            "limit": web.page_size})

@@ -15,7 +15,7 @@ from callreview.core.doubts import describe_doubt
 from callreview.web.transcript_view import QUALIFIER_TEXT, tag_label
 from callreview.storage.dispositions import DISPOSITIONS
 from callreview.storage.users import as_utc
-from callreview.storage.web_search import MARK_END, MARK_START
+from callreview.storage.search import MARK_END, MARK_START
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 

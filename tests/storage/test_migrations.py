@@ -4,7 +4,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from callreview.storage.db import make_engine
-from callreview.storage.migrate import include_object, load_models, upgrade
+from callreview.storage.migrate import downgrade, include_object, load_models, upgrade
 
 
 def test_migrated_database_matches_the_models(storage_settings):
@@ -40,3 +40,72 @@ def test_assessments_stored_before_doubts_read_as_having_none(storage_settings):
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT doubts_json FROM assessment")).scalar_one() == "[]"
+
+
+BEFORE_SEARCH_INDEX = "6ac6962b8d45"
+
+
+def _search_index_exists(engine) -> bool:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'segment_fts'")).first() is not None
+        return conn.execute(text("SELECT to_regclass('segment_fts_text')")).scalar() is not None
+
+
+def _store_a_call(engine) -> None:
+    from sqlmodel import Session
+
+    from calldata import add_call
+
+    with Session(engine) as session:
+        add_call(session, "CR-OLD", [("ice", "We need your officers to knock on the door.")], verdict="mismatch",
+                 tags=(("door_knock", 0, None),))
+        session.commit()
+
+
+def test_the_search_index_is_made_by_a_migration_and_holds_calls_stored_before_it(storage_settings):
+    from sqlmodel import Session
+
+    from callreview.storage.search import search
+
+    engine = make_engine(storage_settings, migrate=False)
+    upgrade(engine, BEFORE_SEARCH_INDEX)
+    _store_a_call(engine)
+    assert not _search_index_exists(engine)
+    upgrade(engine)
+    assert _search_index_exists(engine)
+    with Session(engine) as session:
+        assert [h.call_id for h in search(session, "knock", tag="door_knock")] == ["CR-OLD"]
+
+
+def test_a_search_never_builds_the_index_itself(storage_settings):
+    import sqlalchemy
+    from sqlmodel import Session
+
+    from callreview.storage.search import search
+
+    engine = make_engine(storage_settings, migrate=False)
+    upgrade(engine, BEFORE_SEARCH_INDEX)
+    _store_a_call(engine)
+    with Session(engine) as session:
+        try:
+            search(session, "knock")  # SQLite: no such table; PostgreSQL: found without the index, slowly
+        except sqlalchemy.exc.DBAPIError:
+            pass
+    assert not _search_index_exists(engine)
+
+
+def test_downgrading_removes_the_search_index_and_upgrading_refills_it(storage_settings):
+    from sqlmodel import Session
+
+    from callreview.storage.search import search
+
+    engine = make_engine(storage_settings)
+    _store_a_call(engine)
+    downgrade(engine, BEFORE_SEARCH_INDEX)
+    assert not _search_index_exists(engine)
+    upgrade(engine)
+    with Session(engine) as session:
+        assert [h.call_id for h in search(session, "door")] == ["CR-OLD"]

@@ -10,7 +10,8 @@ import pytest
 from calldata import add_call, add_version
 from callreview.storage import calls as store
 from callreview.storage.errors import StorageError
-from callreview.storage.search import (MARK_END, MARK_START, InvalidSearchQuery, parse_query, search, search_sql, to_fts5)
+from callreview.storage.search import (MARK_END, MARK_START, InvalidSearchQuery, list_calls_sql, list_matching_calls,
+                                       parse_query, search, search_sql, to_fts5)
 
 JUNE_2 = datetime(2017, 6, 2, 13, 0, tzinfo=timezone.utc)
 JULY_9 = datetime(2017, 7, 9, 23, 30, tzinfo=timezone.utc)
@@ -205,3 +206,50 @@ def test_search_sql_keeps_user_text_out_of_the_statement():
 def test_pages_past_the_rank_window_are_refused(calls):
     with pytest.raises(InvalidSearchQuery, match="narrow the query"):
         search(calls, "warrant", limit=50, offset=1_000_000)
+
+
+# --- filters alone (no words): one line per call, the same filters with the same meaning --------------
+
+def _listed(hits):
+    return [(h.call_id, h.segment_idx) for h in hits]
+
+
+def test_filters_alone_list_one_line_per_call_newest_first_no_log_last(calls):
+    assert _listed(list_matching_calls(calls)) == [("CR-3", 0), ("CR-2", 0), ("CR-1", 0), ("CR-4", 0)]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({"officer": "REYES"}, [("CR-1", 0)]),
+    ({"officer": "%"}, []),
+    ({"decision": "declined"}, [("CR-3", 0)]),
+    ({"decision": "none"}, [("CR-4", 0)]),
+    ({"verdict": "mismatch"}, [("CR-2", 0)]),
+    ({"date_from": date(2017, 7, 9)}, [("CR-3", 0), ("CR-2", 0)]),
+    ({"date_to": date(2017, 6, 2)}, [("CR-1", 0)]),
+    ({"date_to": datetime(2017, 6, 2, 13, 0, tzinfo=timezone.utc)}, []),
+    ({"decision": "none", "officer": "reyes"}, []),
+])
+def test_filters_alone_narrow_as_search_does(calls, filters, expected):
+    assert _listed(list_matching_calls(calls, **filters)) == expected
+
+
+def test_tag_alone_lists_calls_where_the_kind_counts_at_its_first_counted_mention(calls):
+    # CR-3 only refuses a door knock (qualifier "refused"): it does not count, as in `search`.
+    assert _listed(list_matching_calls(calls, tag="door_knock")) == [("CR-2", 2)]
+    assert _listed(list_matching_calls(calls, tag="immigration_warrant")) == [("CR-3", 1), ("CR-2", 1)]
+
+
+def test_a_listed_line_carries_the_call_facts_and_no_marks(calls):
+    [hit] = list_matching_calls(calls, officer="reyes")
+    assert (hit.commanding_officer, hit.decision, hit.verdict, hit.received_at) == (
+        "Lt. A. Reyes", "dispatched", "consistent", JUNE_2)
+    assert hit.snippet == "Lieutenant Reyes, go ahead." and MARK_START not in hit.snippet
+
+
+def test_listing_pages_and_keeps_user_text_out_of_the_statement(calls):
+    assert _listed(list_matching_calls(calls, limit=2, offset=1)) == [("CR-2", 0), ("CR-1", 0)]
+    for dialect in ("sqlite", "postgresql"):
+        sql, params = list_calls_sql(dialect, officer="o'brien", tag="door_knock")
+        assert "brien" not in sql and "o'brien" in params["officer"]
+    with pytest.raises(InvalidSearchQuery):
+        list_matching_calls(calls, limit=0)

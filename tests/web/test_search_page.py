@@ -1,4 +1,6 @@
-"""Search over transcripts (callreview/storage/web_search.py through callreview/web/routes_search.py)."""
+"""Search over transcripts through the web app: callreview/web/routes_search.py -> callreview/service/search.py ->
+callreview/storage/search.py (the one search module; its query language has tests in tests/storage/test_search.py).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,17 +8,18 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from callreview.storage.calls import current_transcript, find_call, segments_of
+from callreview.storage.calls import current_assessment, current_transcript, find_call, segments_of
 from callreview.storage.db import open_session
-from callreview.storage.tables import AuditEvent
-from callreview.storage.web_search import MARK_END, MARK_START, make_snippet, parse_terms, search_segments
+from callreview.storage.search import ELLIPSIS, LISTING_SNIPPET_CHARS, list_matching_calls, search
+from callreview.storage.tables import AuditEvent, TagRecord
 from tests.web.conftest import sign_in
 
 
-def _hits(storage, **kw):
-    kw.setdefault("text", "")
+def _hits(storage, q: str = "", **kw):
+    """(call, segment) of each hit: words through the full-text index, filters alone one line per call."""
     with open_session(storage) as s:
-        return [(h.call_id, h.segment_idx) for h in search_segments(s, **kw)]
+        hits = search(s, q, **kw) if q else list_matching_calls(s, **kw)
+        return [(h.call_id, h.segment_idx) for h in hits]
 
 
 @pytest.mark.parametrize("query,expected", [
@@ -28,16 +31,38 @@ def _hits(storage, **kw):
     ("i-200", [("CR-SAMPLE-002", 1)]),
 ])
 def test_words_and_phrases(web_storage, query, expected):
-    assert _hits(web_storage, text=query) == expected
+    assert _hits(web_storage, query) == expected
 
 
-def test_like_wildcards_in_the_query_are_literal(web_storage):
-    assert _hits(web_storage, text="%") == [] and _hits(web_storage, text="_") == []
+def test_like_wildcards_in_a_filter_are_literal(web_storage):
+    assert _hits(web_storage, officer="%") == [] and _hits(web_storage, officer="_") == []
 
 
-def test_tag_filter_finds_segments_with_that_kind(web_storage):
+def test_tag_filter_alone_lists_the_call_at_its_first_counted_mention(web_storage):
     assert _hits(web_storage, tag="door_knock") == [("CR-SAMPLE-002", 2)]
-    assert _hits(web_storage, text="warrant", tag="door_knock") == []
+    assert _hits(web_storage, tag="criminal_warrant") == [("CR-SAMPLE-001", 1)]
+
+
+def test_tag_filter_with_words_narrows_to_calls_where_the_kind_counts(web_storage):
+    # The tag is a call filter, as on the CLI: CR-SAMPLE-002's "warrant" segment is found because the
+    # call has a counted door_knock, wherever in the call that mention is.
+    assert _hits(web_storage, "warrant", tag="door_knock") == [("CR-SAMPLE-002", 1)]
+    assert _hits(web_storage, "detainer", tag="door_knock") == []
+
+
+def test_tag_filter_skips_calls_where_the_kind_does_not_count(web_storage, client):
+    # CR-SAMPLE-003's officer refuses a door knock: a mention with a qualifier, which does not count.
+    with open_session(web_storage) as s:
+        call = find_call(s, "CR-SAMPLE-003")
+        s.add(TagRecord(assessment_pk=current_assessment(s, call.id).id, kind="door_knock", qualifier="refused",
+                        segment_idx=2, speaker="officer", start=9.0, end=12.0, char_start=0, char_end=5,
+                        text="We do", rule="test"))
+        s.commit()
+    assert _hits(web_storage, tag="door_knock") == [("CR-SAMPLE-002", 2)]
+    assert _hits(web_storage, "detainer", tag="door_knock") == []
+    sign_in(client, "sam")
+    html = client.get("/search?tag=door_knock").text
+    assert "CR-SAMPLE-002" in html and "CR-SAMPLE-003" not in html
 
 
 @pytest.mark.parametrize("filters,calls", [
@@ -54,6 +79,10 @@ def test_call_filters_alone_list_one_hit_per_call(web_storage, filters, calls):
     assert {c for c, _ in hits} == calls and len(hits) == len(calls)
 
 
+def test_filters_alone_list_the_newest_call_first_and_calls_with_no_log_last(web_storage):
+    assert [c for c, _ in _hits(web_storage)] == ["CR-SAMPLE-002", "CR-SAMPLE-001", "CR-SAMPLE-003"]
+
+
 def test_only_the_current_transcript_version_is_searched(web_storage):
     from callreview.storage.calls import add_transcript_version
     from callreview.storage.tables import SegmentRecord
@@ -64,20 +93,19 @@ def test_only_the_current_transcript_version_is_searched(web_storage):
                                segments=[SegmentRecord(idx=0, start=0, end=1, speaker="ice", text="brand new words")],
                                gaps=[])
         s.commit()
-    assert _hits(web_storage, text="knock") == []
-    assert _hits(web_storage, text="brand new") == [("CR-SAMPLE-002", 0)]
+    assert _hits(web_storage, "knock") == []
+    assert _hits(web_storage, "brand new") == [("CR-SAMPLE-002", 0)]
+    assert ("CR-SAMPLE-002", 0) in _hits(web_storage, officer="lowry")
 
 
-def test_snippets_mark_every_match_and_trim_long_text():
-    text = "a" * 200 + " knock on the door, then knock again " + "b" * 200
-    snippet = make_snippet(text, parse_terms("knock"))
-    assert snippet.startswith("…") and snippet.endswith("…")
-    assert snippet.count(MARK_START + "knock" + MARK_END) == 2
-
-
-def test_unbalanced_quotes_are_read_as_words():
-    assert parse_terms('"door knock') == ["door", "knock"]
-    assert parse_terms('knock "the  DOOR"') == ["knock", "the door"]
+def test_a_listed_call_shows_the_opening_of_its_segment(web_storage):
+    with open_session(web_storage) as s:
+        seg = segments_of(s, current_transcript(s, find_call(s, "CR-SAMPLE-003").id).id)[0]
+        seg.text = "x" * 300
+        s.add(seg)
+        s.commit()
+        [hit] = list_matching_calls(s, decision="none")
+    assert hit.snippet == "x" * LISTING_SNIPPET_CHARS + ELLIPSIS and hit.rank == 0.0
 
 
 def test_search_page_shows_highlighted_results_linking_to_the_moment(client):

@@ -1,4 +1,4 @@
-"""Sign-in throttling per user name and per client address (callreview/web/throttle.py, callreview/storage/throttle.py).
+"""Sign-in throttling per user name and per client address (callreview/service/throttle.py, callreview/storage/throttle.py).
 
 Before the fix 40 wrong passwords in 14 s were all checked, and the right password still worked at
 once after more than 100 failures. Now, after CALLREVIEW_WEB_SIGN_IN_MAX_FAILURES wrong passwords for

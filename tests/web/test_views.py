@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from callreview.core.policy import REASONS
-from callreview.web.queue_view import SEVERITY_OF_REASON, format_age, item_severity
+from callreview.service.queue_view import SEVERITY_OF_REASON, format_age, item_severity
 from callreview.web.transcript_view import segment_pieces, transcript_timeline
 
 

@@ -1,10 +1,10 @@
-"""Sign-in throttling: the web app's use of `callreview.storage.throttle`, per user name and per client address.
+"""Sign-in throttling: the rules over `callreview.storage.throttle`, per user name and per client address.
 
 Each attempt counts against two keys: the user name as typed (`user:NAME`, whether or not such an
 account exists, so a lockout reveals nothing about which names exist) and the client address
-(`client:ADDRESS`, which catches one machine trying many names). Order, in `routes_auth.login`:
+(`client:ADDRESS`, which catches one machine trying many names). Order, in `callreview.service.auth.sign_in`:
 `reserve` (committed before the password is checked, so concurrent attempts see it) -> check the
-password -> `failed` or `succeeded`. Every refusal and every lockout is an audit row, written by the route.
+password -> `failed` or `succeeded`. Every refusal and every lockout is an audit row, written by `sign_in`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from callreview.web.settings import WebSettings
 from callreview.storage import throttle as store
 
 SCOPE_TEXT = {"user": "for this user name", "client": "from this network address"}
@@ -27,13 +26,6 @@ class ThrottlePolicy:
     window: timedelta
     first_lockout: timedelta
     longest_lockout: timedelta
-
-    @classmethod
-    def from_settings(cls, web: WebSettings) -> "ThrottlePolicy":
-        return cls(max_failures=web.sign_in_max_failures, max_failures_per_client=web.sign_in_max_failures_per_client,
-                   window=timedelta(minutes=web.sign_in_window_minutes),
-                   first_lockout=timedelta(seconds=web.sign_in_lockout_seconds),
-                   longest_lockout=timedelta(minutes=web.sign_in_max_lockout_minutes))
 
 
 @dataclass(frozen=True)
