@@ -107,18 +107,15 @@ def show(call_id: str, json_out: bool = JsonOption) -> None:
 
     Example: callreview show CR-SAMPLE-002 --json
     """
-    from callreview.service.call_detail import call_detail
-    from callreview.storage.audit import record_event
+    from callreview.service.calls import CallNotFound, view_call
     from callreview.storage.db import open_session
     from callreview.storage.settings import StorageSettings
 
     with open_session(StorageSettings()) as session:
-        detail = call_detail(session, call_id)
-        record_event(session, actor=cli_actor(), action="view_call", object_type="call", object_id=call_id,
-                     outcome="ok" if detail else "not_found")
-        session.commit()
-    if detail is None:
-        raise fail(f"no call with id {call_id!r}; `callreview queue --status all` lists calls under review")
+        try:
+            detail = view_call(session, cli_actor(), call_id)
+        except CallNotFound:
+            raise fail(f"no call with id {call_id!r}; `callreview queue --status all` lists calls under review") from None
     if json_out:
         emit_json(detail)
         return
