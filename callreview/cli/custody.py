@@ -9,9 +9,11 @@ from callreview.cli.output import JsonOption, emit_json, emit_table, fail
 
 
 def verify(json_out: bool = JsonOption) -> None:
-    """Re-hash every archived recording and check the audit log's hash chain.
+    """Re-hash every archived recording; check the audit log's keyed chain against its checkpoints, and the
+    decision logs, transcripts, dispositions and review items against their audit events.
 
-    Exits with status 1 when a file is missing, altered, orphaned or left over, or the audit chain is broken.
+    Exits with status 1 when a file is missing, altered, orphaned or left over, the audit chain is broken,
+    the database disagrees with a checkpoint, or an evidence row differs from its audit event.
 
     Example: callreview verify --json
     """
@@ -21,8 +23,10 @@ def verify(json_out: bool = JsonOption) -> None:
     from callreview.storage.settings import StorageSettings
 
     storage = StorageSettings()
-    with open_session(storage) as session:
-        report = verify_custody(session, cli_actor(), storage)
+    # One read-only snapshot for the checks (hashing the archive can take long, and must not hold up
+    # writers), then the check's own audit event in a short writing transaction.
+    with open_session(storage, read_only=True) as reading, open_session(storage) as session:
+        report = verify_custody(session, cli_actor(), storage, reading=reading)
     if json_out:
         emit_json(report.to_dict())
     else:
@@ -30,13 +34,24 @@ def verify(json_out: bool = JsonOption) -> None:
                                          "audit rows", "audit problems"],
                    [[report.checked, report.verified, len(report.missing), len(report.altered), len(report.orphaned),
                      len(report.leftovers), report.audit_rows, len(report.audit_problems)]])
+        emit_table("audit log", ["head (last row's hash)", "rows", "unkeyed", "key id", "checkpoints",
+                                 "anchored rows", "checkpoint problems"],
+                   [[report.audit_head or "(empty)", report.audit_rows, report.audit_unkeyed_rows, report.audit_key_id,
+                     report.checkpoints, report.anchored_rows, len(report.checkpoint_problems)]])
+        tables = sorted(set(report.evidence_checked) | set(report.evidence_not_covered))
+        emit_table("evidence against the audit log", ["table", "checked", "not covered (older rows)", "problems"],
+                   [[t, report.evidence_checked.get(t, 0), report.evidence_not_covered.get(t, 0),
+                     sum(1 for p in report.evidence_problems if p.table == t)] for t in tables])
         problems = [[kind, p.path, p.call_id, p.problem]
                     for kind, found in (("missing", report.missing), ("altered", report.altered),
                                         ("orphaned", report.orphaned), ("leftover", report.leftovers))
                     for p in found]
         problems += [["audit", f"audit_event {p.event_id}", None, p.problem] for p in report.audit_problems]
+        problems += [["checkpoint", f"{report.checkpoint_file}" + (f" line {p.line}" if p.line else ""), None,
+                      p.problem] for p in report.checkpoint_problems]
+        problems += [["evidence", f"{p.table} {p.row_id}", p.call_id, p.problem] for p in report.evidence_problems]
         if problems:
-            emit_table("problems", ["kind", "file", "call", "problem"], problems)
+            emit_table("problems", ["kind", "where", "call", "problem"], problems)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -16,11 +16,21 @@ from callreview.cli.output import JsonOption, emit_json, emit_table, fail, marke
 DateOption = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
 
 
-def _session():
+def _session(read_only: bool = False):
     from callreview.storage.db import open_session
     from callreview.storage.settings import StorageSettings
 
-    return open_session(StorageSettings())
+    return open_session(StorageSettings(), read_only=read_only)
+
+
+def _head(session):
+    """The audit log's head in this transaction, also printed on stderr for the person exporting."""
+    from callreview.cli.output import stderr
+    from callreview.storage.audit import audit_head
+
+    head = audit_head(session)
+    stderr.print(f"audit log: {head}", highlight=False, markup=False)
+    return head
 
 
 def _audit(session, action: str, object_type: str, object_id: str, outcome: str = "ok", **detail) -> None:
@@ -184,12 +194,14 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
                    "decisions": result.decisions, "dispatched_by_basis": result.dispatched_by_basis,
                    "dispatched_without_basis": result.dispatched_without_basis, "verdicts": result.verdicts,
                    "reasons": result.reasons, "dispositions": result.dispositions,
-                   "weeks": [[w.isoformat(), n] for w, n in result.weeks], "out": str(out) if out else None})
+                   "weeks": [[w.isoformat(), n] for w, n in result.weeks], "out": str(out) if out else None,
+                   "audit_head": head})
         return
     if out is not None:
         typer.echo(str(out))
         return
-    emit_table("ICE calls", ["from", "to", "calls"], [[result.date_from, result.date_to, result.calls]])
+    emit_table("ICE calls", ["from", "to", "calls", "audit log rows", "audit log head"],
+               [[result.date_from, result.date_to, result.calls, result.audit_rows, result.audit_head]])
     for title, columns, rows in report_tables(result):
         emit_table(title, columns, rows)
 

@@ -19,6 +19,7 @@ from callreview.service.records import mention_to_row, row_to_log, row_to_segmen
 from callreview.storage import calls as store
 from callreview.storage.tables import Call
 from callreview.storage.audit import record_event
+from callreview.storage.evidence import item_states
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,18 @@ def assess_stored_call(session: Session, actor: str, call_pk: int, rules: Rules)
     if existing is not None:
         # Same transcript, same rules: the answer is already stored (a rules file rolled back to an
         # earlier version makes that assessment current again rather than adding a twin).
-        if not existing.is_current:
+        was_current, before = existing.is_current, item_states(session, call_pk=call_pk)
+        if not was_current:
             store.make_assessment_current(session, existing)
         item, created = queue_assessment(session, existing)
         store.set_call_status(session, call, "assessed")
+        after = item_states(session, call_pk=call_pk)
+        if not was_current or after != before:
+            # the review items changed: their new states go into the keyed log, which `verify` checks them by
+            record_event(session, actor=actor, action="assess", object_type="call", object_id=call.call_id,
+                         detail={"verdict": existing.verdict, "reasons": json.loads(existing.reasons_json),
+                                 "rules_version": existing.rules_version, "review_item": item.id if item else None,
+                                 "reused_assessment": existing.id, "review_items": after})
         session.commit()
         return AssessResult(call.call_id, existing.verdict, tuple(json.loads(existing.reasons_json)), created)
     log_row = store.decision_log_for(session, call_pk)
@@ -75,7 +84,8 @@ def assess_stored_call(session: Session, actor: str, call_pk: int, rules: Rules)
     store.set_call_status(session, call, "assessed")
     record_event(session, actor=actor, action="assess", object_type="call", object_id=call.call_id,
                  detail={"verdict": record.verdict, "reasons": list(result.verdict.reasons),
-                         "rules_version": record.rules_version, "review_item": item.id if item else None})
+                         "rules_version": record.rules_version, "review_item": item.id if item else None,
+                         "review_items": item_states(session, call_pk=call_pk)})
     session.commit()
     return AssessResult(call.call_id, record.verdict, tuple(result.verdict.reasons), created)
 

@@ -85,12 +85,15 @@ class PurgeReport:
         return data
 
 
-def verify(session: Session, actor: str, storage: StorageSettings) -> CustodyReport:
-    """Re-hash every archived recording and check the audit chain; record the check as one `verify` event.
+def verify(session: Session, actor: str, storage: StorageSettings, *, reading: Session | None = None) -> CustodyReport:
+    """Re-hash every archived recording and check the audit chain, its checkpoints and the evidence rows;
+    record the check as one `verify` event.
 
-    The event's outcome is `ok` or `problems`, and its detail names every file and audit row found wrong.
+    The checks read through `reading` when given (a read-only snapshot: hashing the archive can take long
+    and must not hold up writers); the event is written through `session` in a short transaction. Its
+    outcome is `ok` or `problems`, and its detail names every file, audit row and evidence row found wrong.
     """
-    report = verify_archive(session, storage)
+    report = verify_archive(reading or session, storage)
     record_event(session, actor=actor, action="verify", object_type="archive", object_id=report.archive_dir,
                  outcome="ok" if report.ok else "problems",
                  detail={"checked": report.checked, "verified": report.verified,
@@ -98,7 +101,10 @@ def verify(session: Session, actor: str, storage: StorageSettings) -> CustodyRep
                          "orphaned": [p.path for p in report.orphaned],
                          "leftovers": [p.path for p in report.leftovers],
                          "audit_problems": [p.event_id for p in report.audit_problems],
-                         "audit_rows": report.audit_rows, "audit_head": report.audit_head})
+                         "checkpoint_problems": [p.problem for p in report.checkpoint_problems],
+                         "evidence_problems": [[p.table, p.row_id] for p in report.evidence_problems],
+                         "audit_rows": report.audit_rows, "audit_head": report.audit_head,
+                         "anchored_rows": report.anchored_rows})
     session.commit()
     return report
 

@@ -67,6 +67,13 @@ def transcript_srt(session: Session, call_id: str) -> str:
     return "\n".join(blocks)
 
 
+def with_audit_note(vtt: str, head: str) -> str:
+    """The WebVTT document with a NOTE block after its header naming the audit log's head (SRT and CSV
+    have no comments: the CLI prints the head beside them instead)."""
+    header, sep, rest = vtt.partition("\n\n")
+    return f"{header}\n\nNOTE audit log: {head}\n\n{rest}" if sep else f"{vtt.rstrip()}\n\nNOTE audit log: {head}\n"
+
+
 def export_transcript(session: Session, call_id: str, fmt: str) -> str:
     """`transcript_vtt` or `transcript_srt` by format name."""
     if fmt not in FORMATS:

@@ -24,6 +24,7 @@ from callreview.service.intake_checks import (IntakeLimits, Refused, Sidecars, d
 from callreview.storage import calls as store
 from callreview.storage.archive import archive_file, quarantine_file
 from callreview.storage.audit import record_event
+from callreview.storage.evidence import decision_log_record
 from callreview.storage.errors import ArchiveError
 from callreview.storage.settings import StorageSettings
 from callreview.storage.tables import Call
@@ -143,7 +144,9 @@ def _register(session: Session, actor: str, storage: StorageSettings, recording:
             store.save_decision_log(session, call.id, sidecars.log_fields)
         record_event(session, actor=actor, action="intake", object_type="call", object_id=sidecars.call_id,
                      detail={"sha256": sha, "source": display_path(recording),
-                             "log": display_path(log_sidecar) if log_sidecar else None})
+                             "log": display_path(log_sidecar) if log_sidecar else None,
+                             # what was stored, read back: `verify` compares the row with it
+                             "decision_log": decision_log_record(session, call.id)})
         session.commit()
     except IntegrityError:
         # Another worker registered the same file or call id since the checks above.

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from callreview.service.queue_view import QueueEntry, QueueFilters, queue_entries
 from callreview.storage import dispositions as items
 from callreview.storage.audit import record_event
+from callreview.storage.evidence import item_states
 from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items,
                                       open_items_for_call)
 from callreview.storage.tables import AssessmentRecord, ReviewItem, utcnow
@@ -131,6 +132,8 @@ def claim_item(session: Session, actor: str, item_id: int, *, reviewer: str,
     detail = {"call_id": call_id}
     if taken.expired_claim_of:
         detail["expired_claim_of"] = taken.expired_claim_of
+    # the item's new state goes into the keyed log, which `verify` checks the row by
+    detail["review_items"] = item_states(session, item_ids=[item_id])
     record_event(session, actor=actor, action="claim_item", object_type="review_item", object_id=item_id,
                  detail=detail)
     session.commit()
@@ -150,7 +153,7 @@ def release_item(session: Session, actor: str, item_id: int, *, reviewer: str) -
         _refused(session, actor, "release_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
         raise
     record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
-                 detail={"call_id": call_id})
+                 detail={"call_id": call_id, "review_items": item_states(session, item_ids=[item_id])})
     session.commit()
     return call_id
 
@@ -170,7 +173,8 @@ def release_claim(session: Session, actor: str, item_id: int) -> str:
         _refused(session, actor, "release_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
         raise
     record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
-                 detail={"call_id": call_id, "claimed_by": holder, "why": "admin"})
+                 detail={"call_id": call_id, "claimed_by": holder, "why": "admin",
+                         "review_items": item_states(session, item_ids=[item_id])})
     session.commit()
     return holder
 
@@ -192,14 +196,15 @@ def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, d
     """
     call_id = items.call_id_of_item(session, item_id)
     try:
-        items.add_disposition(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
-                              stale_before=_stale_before(claim_lifetime))
+        row = items.add_disposition(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
+                                    stale_before=_stale_before(claim_lifetime))
     except (items.ItemNotAvailable, items.InvalidDisposition) as exc:
         _refused(session, actor, "dispose", item_id,
                  "conflict" if isinstance(exc, items.ItemNotAvailable) else "invalid",
                  {"call_id": call_id, "disposition": disposition, "problem": exc.problem})
         raise
     record_event(session, actor=actor, action="dispose", object_type="review_item", object_id=item_id,
-                 detail={"call_id": call_id, "disposition": disposition, "note": note.strip()})
+                 detail={"call_id": call_id, "disposition": disposition, "note": row.note, "disposition_id": row.id,
+                         "review_items": item_states(session, item_ids=[item_id])})
     session.commit()
     return call_id

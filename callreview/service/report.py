@@ -24,6 +24,7 @@ from callreview.core.policy import REASON_TEXT
 from callreview.core.redaction import redact
 from callreview.storage.audit import record_event
 from callreview.storage.dates import DateOutOfRange, check_day
+from callreview.storage.audit import audit_head
 from callreview.storage.reporting import calls_in_period, dispositions_of_calls
 
 DISPOSITIONS = ("confirmed", "dismissed", "escalated", "pending")
@@ -45,6 +46,15 @@ class Report:
     reasons: dict[str, int]                   # mismatch and needs_review reasons, calls per reason
     dispositions: dict[str, dict[str, int]]   # reason -> disposition -> review items
     quotes: list[tuple[str, str, str]] = field(default_factory=list)  # (call id, reasons, redacted note)
+    # The audit log's head as the figures were read: anyone holding the database, the key and the
+    # checkpoints can confirm with `callreview verify` that the log still runs through it.
+    audit_rows: int = 0
+    audit_head: str | None = None
+
+    @property
+    def audit_line(self) -> str:
+        return (f"Made from the database when its audit log had {self.audit_rows} rows, the last with hash "
+                f"{self.audit_head}." if self.audit_head else "Made from a database with an empty audit log.")
 
 
 def build_report(session: Session, date_from: date, date_to: date) -> Report:
@@ -74,13 +84,14 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
     for (reason, disposition), n in dispositions_of_calls(session, [c.call_id for c in flagged]).items():
         dispositions.setdefault(reason, dict.fromkeys(DISPOSITIONS, 0))[disposition] = n
     quotes = [(c.call_id, ", ".join(c.reasons), redact(c.notes, c.people)) for c in flagged if c.notes]
+    head = audit_head(session)
     return Report(date_from=date_from, date_to=date_to, generated_at=datetime.now(timezone.utc), calls=len(calls),
                   decisions={k: decisions.get(k, 0) for k in ("dispatched", "declined", "not logged")},
                   dispatched_by_basis={b: by_basis.get(b, 0) for b in BASIS_KINDS},
                   dispatched_without_basis=sum(1 for c in calls if c.decision == "dispatched" and not c.basis),
                   weeks=weeks, verdicts=dict(Counter(c.verdict or "not assessed" for c in calls)),
                   reasons=dict(sorted(reasons.items())), dispositions=dict(sorted(dispositions.items())),
-                  quotes=quotes)
+                  quotes=quotes, audit_rows=head.rows, audit_head=head.hash)
 
 
 def export_report(session: Session, actor: str, date_from: date, date_to: date, destination: str,
@@ -179,6 +190,7 @@ td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}td.n{text-align:r
 {% endfor %}{% if r.quotes %}<h2>What the logs say about these calls</h2>
 <p>Names of people and street addresses are redacted.</p><table><tr><th>call</th><th>reasons</th><th>logged note</th></tr>
 {% for call_id, reasons, note in r.quotes %}<tr><td>{{ call_id }}</td><td>{{ reasons }}</td><td>{{ note }}</td></tr>{% endfor %}</table>{% endif %}
+<footer><p><small>{{ r.audit_line }}</small></p></footer>
 </body></html>
 """)
 
@@ -207,6 +219,7 @@ def render_pdf(report: Report) -> bytes:
         if report.quotes:
             lines += [("", 6), ("What the logs say (names and addresses redacted)", 12)]
             lines.extend((f"{call_id} ({reasons}): {note}", 8) for call_id, reasons, note in report.quotes)
+        lines += [("", 6), (report.audit_line, 7)]
         y = 0.96
         for text, size in lines:
             page.text(0.07, y, text, fontsize=size, va="top", wrap=True)

@@ -14,6 +14,7 @@ from callreview.core.errors import ReviewError
 from callreview.service.auth import hash_password
 from callreview.storage import users as store
 from callreview.storage.audit import record_event
+from callreview.storage.evidence import item_states
 from callreview.storage.dispositions import claim_expired, release_claims_of
 from callreview.storage.queue import QueueRow, list_items
 from callreview.storage.tables import utcnow
@@ -99,7 +100,8 @@ def set_user_active(session: Session, actor: str, username: str, active: bool, *
     if not active:
         for item_id, call_id in release_claims_of(session, user.username):
             record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
-                         detail={"call_id": call_id, "claimed_by": user.username, "why": "user_deactivated"})
+                         detail={"call_id": call_id, "claimed_by": user.username, "why": "user_deactivated",
+                                 "review_items": item_states(session, item_ids=[item_id])})
     session.commit()
     return user
 

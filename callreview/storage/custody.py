@@ -1,15 +1,23 @@
-"""Chain of custody: prove that every archived recording is still the file that was taken in.
+"""Chain of custody: prove that every archived recording is still the file that was taken in, and that
+the audit log and the evidence rows beside it are what was written.
 
 `verify_archive` works in this order:
+0. the checkpoint file is read first (`callreview.storage.checkpoints.load_checkpoints` says why), then everything
+   else from the session's one snapshot;
 1. every call that still has audio (status other than `purged`): its archive path must be the one its
    SHA-256 names, the file must be there, be a regular file, and re-hash to the stored SHA-256, which must
    also be the SHA-256 the (hash-chained) audit log recorded when the call was taken in;
 2. every file in the archive folder must belong to such a call: anything else is orphaned, and the
    `.incoming-*` temporary files an interrupted copy leaves behind are reported apart, as leftovers;
-3. the audit log's hash chain (`callreview.storage.audit.verify_audit_chain`).
+3. the audit log's keyed hash chain (`callreview.storage.audit.verify_audit_chain`);
+4. the database against the signed checkpoints outside it (`callreview.storage.checkpoints.check_checkpoints`):
+   rows deleted after a checkpoint, a rewritten chain;
+5. the decision logs, transcript versions, dispositions and review items against the audit events that
+   wrote them (`callreview.storage.evidence.verify_evidence`).
 
 Hashing streams each file in chunks, so memory stays flat whatever the size of the archive. Nothing
-here writes: the caller records the check in the audit log.
+here writes: the caller records the check in the audit log. Give it a read-only session
+(`open_session(read_only=True)`): one snapshot for all the checks, and writers are not held up.
 """
 from __future__ import annotations
 
@@ -23,7 +31,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from callreview.storage.archive import INCOMING_PREFIX, archive_relative_path, sha256_file
-from callreview.storage.audit import ChainProblem, verify_audit_chain
+from callreview.storage.audit import ChainProblem, anchor_of, audit_head, count_keyed_rows, verify_audit_chain
+from callreview.storage.audit_key import AuditKeyError
+from callreview.storage.checkpoints import CheckpointProblem, check_checkpoints, load_checkpoints
+from callreview.storage.evidence import EvidenceProblem, verify_evidence
 from callreview.storage.settings import StorageSettings
 from callreview.storage.tables import AuditEvent, Call
 
@@ -53,10 +64,20 @@ class CustodyReport:
     audit_rows: int = 0
     audit_head: str | None = None
     audit_problems: tuple[ChainProblem, ...] = field(default=())
+    audit_key_id: str | None = None
+    audit_unkeyed_rows: int = 0  # written before the chain was keyed
+    checkpoint_file: str | None = None
+    checkpoints: int = 0
+    anchored_rows: int = 0  # rows the newest valid checkpoint vouches for; those after it are not anchored yet
+    checkpoint_problems: tuple[CheckpointProblem, ...] = field(default=())
+    evidence_checked: dict[str, int] = field(default_factory=dict)
+    evidence_not_covered: dict[str, int] = field(default_factory=dict)
+    evidence_problems: tuple[EvidenceProblem, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.altered or self.orphaned or self.leftovers or self.audit_problems)
+        return not (self.missing or self.altered or self.orphaned or self.leftovers or self.audit_problems
+                    or self.checkpoint_problems or self.evidence_problems)
 
     def to_dict(self) -> dict:
         """The report as JSON-ready data (what `callreview verify --json` prints)."""
@@ -73,8 +94,15 @@ def verify_archive(session: Session, settings: StorageSettings) -> CustodyReport
         settings: where the archive lives.
 
     Returns:
-        A CustodyReport listing missing, altered, orphaned and leftover files and audit chain problems.
+        A CustodyReport listing missing, altered, orphaned and leftover files, audit chain problems,
+        checkpoint problems and evidence rows that differ from their audit events.
     """
+    anchor = anchor_of(session)
+    try:
+        key = anchor.key_for_verify()
+    except AuditKeyError:
+        key = None  # the chain check reports why
+    checkpoint_file = load_checkpoints(anchor.checkpoint_path, key)
     archive_dir = Path(settings.archive_dir)
     intake_sha = _sha256_at_intake(session)
     expected: dict[str, str] = {}  # archive path -> call_id, for calls whose audio should be there
@@ -102,11 +130,24 @@ def verify_archive(session: Session, settings: StorageSettings) -> CustodyReport
             altered.append(FileProblem(rel, problem, call_id))
     orphaned, leftovers = _unexpected_files(archive_dir, expected, purged)
     audit_problems = verify_audit_chain(session)
-    head = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    head = audit_head(session)
     audit_rows = session.exec(select(func.count()).select_from(AuditEvent)).one()
+    keyed = count_keyed_rows(session)
+    checkpoints = check_checkpoints(session, checkpoint_file, head.rows, keyed)
+    checkpoint_problems = list(checkpoints.problems)
+    if key is None and checkpoint_file.exists and checkpoint_file.path.stat().st_size:
+        checkpoint_problems.append(CheckpointProblem(None, f"{checkpoint_file.path} holds checkpoints, but there is no "
+                                                           f"audit key at {anchor.key_path} to check them with"))
+    evidence = verify_evidence(session)
     return CustodyReport(archive_dir=str(archive_dir), checked=checked, verified=verified, missing=tuple(missing),
                          altered=tuple(altered), orphaned=tuple(orphaned), leftovers=tuple(leftovers),
-                         audit_rows=audit_rows, audit_head=head, audit_problems=tuple(audit_problems))
+                         audit_rows=audit_rows, audit_head=head.hash, audit_problems=tuple(audit_problems),
+                         audit_key_id=key.id if key else None, audit_unkeyed_rows=audit_rows - keyed,
+                         checkpoint_file=str(checkpoint_file.path), checkpoints=checkpoints.checkpoints,
+                         anchored_rows=checkpoints.anchored_rows, checkpoint_problems=tuple(checkpoint_problems),
+                         evidence_checked=dict(sorted(evidence.checked.items())),
+                         evidence_not_covered=dict(sorted((k, v) for k, v in evidence.not_covered.items() if v)),
+                         evidence_problems=tuple(evidence.problems))
 
 
 def _sha256_at_intake(session: Session) -> dict[str, str]:

@@ -40,6 +40,20 @@ class StorageSettings(BaseSettings):
                     "removes anything younger. Unset: kept until an explicit `callreview purge --before DATE`.",
     )
 
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="File holding the secret that keys the audit log's hash chain (HMAC-SHA256), created with "
+                    "mode 0600 on first use. Whoever holds it and the database can rewrite the log undetected: "
+                    "keep it (and its backup) apart from database backups. Default: DATA_DIR/audit.key.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Append-only file of signed checkpoints (rows, head hash, time, HMAC) added after every "
+                    "commit that grows the audit log; `callreview verify` compares the database with it. Put it "
+                    "on append-only or remote storage for stronger protection. "
+                    "Default: DATA_DIR/audit-checkpoints.jsonl.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
@@ -66,6 +80,16 @@ class StorageSettings(BaseSettings):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit key file in force."""
+        return self.audit_key_file or self.data_dir / "audit.key"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        """The checkpoint file in force."""
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
 
 
 @lru_cache(maxsize=1)

@@ -179,7 +179,8 @@ class Disposition(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Append-only: the application inserts rows and never updates or deletes them.
 
-    Each row carries the hash of the previous row, so an edited or deleted row breaks the chain.
+    Each row carries the hash of the previous row, so an edited or deleted row breaks the chain
+    (callreview.storage.audit).
     """
 
     __tablename__ = "audit_event"
@@ -194,4 +195,7 @@ class AuditEvent(SQLModel, table=True):
     detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     # Unique: two writers that read the same last row cannot both append, so the chain never forks.
     prev_hash: str = Field(max_length=64, unique=True)
+    # HMAC-SHA256 under the audit key named by key_id; plain SHA-256 for rows written before the chain was
+    # keyed (key_id NULL).
     hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)

@@ -14,6 +14,7 @@ from callreview.web import routes_admin, routes_auth, routes_calls, routes_queue
 from callreview.web.deps import get_storage, get_web
 from callreview.web.errors import install_error_handlers
 from callreview.web.headers import SecurityHeaders
+from callreview.web.retry import RetryTransient
 from callreview.web.settings import WebSettings, get_web_settings
 from callreview.web.slashes import install_slash_redirects
 from callreview.web.templating import make_templates
@@ -45,4 +46,6 @@ def create_app(storage: StorageSettings | None = None, web: WebSettings | None =
     install_slash_redirects(app)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+    # Outermost of the two, so a replayed request gets its headers from a fresh SecurityHeaders pass.
+    app.add_middleware(RetryTransient)
     return app

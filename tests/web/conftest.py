@@ -29,14 +29,21 @@ def _settings(data_dir: Path):
 
 def build_sample_data(data_dir: Path) -> None:
     """Run the three sample calls through intake, transcript import and assessment into `data_dir`."""
+    from callreview.storage.db import dispose_engines
+
+    seed_sample_data(_settings(data_dir))
+    dispose_engines()  # checkpoints the WAL, so copying the folder copies everything
+
+
+def seed_sample_data(settings) -> None:
+    """The sample calls (intake, transcript import, assessment) and USERS, into the database of `settings`."""
     from callreview.core.rules import load_rules
     from callreview.service.assessment import assess_stored_call
     from callreview.service.intake import take_in
     from callreview.service.transcription import transcribe_call
     from callreview.service.users import create_user
-    from callreview.storage.db import dispose_engines, open_session
+    from callreview.storage.db import open_session
 
-    settings = _settings(data_dir)
     rules = load_rules()
     for wav in sorted(SAMPLES.glob("*.wav")):
         sidecar = wav.with_suffix(".json")
@@ -49,7 +56,6 @@ def build_sample_data(data_dir: Path) -> None:
         for name, role in USERS:
             create_user(session, username=name, password=PASSWORD, role=role, actor="test", scrypt_n=FAST_SCRYPT_N)
         session.commit()
-    dispose_engines()  # checkpoints the WAL, so copying the folder copies everything
 
 
 @pytest.fixture(scope="session")
