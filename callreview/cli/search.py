@@ -189,6 +189,7 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
                                    day_names=("--from", "--to"))
         except DateOutOfRange as exc:
             raise fail(str(exc), 2) from None
+    head = {"rows": result.audit_rows, "hash": result.audit_head}  # the audit log the report was made from
     if json_out:
         emit_json({"from": result.date_from, "to": result.date_to, "calls": result.calls,
                    "decisions": result.decisions, "dispatched_by_basis": result.dispatched_by_basis,
