@@ -23,16 +23,6 @@ def _session(read_only: bool = False):
     return open_session(StorageSettings(), read_only=read_only)
 
 
-def _head(session):
-    """The audit log's head in this transaction, also printed on stderr for the person exporting."""
-    from callreview.cli.output import stderr
-    from callreview.storage.audit import audit_head
-
-    head = audit_head(session)
-    stderr.print(f"audit log: {head}", highlight=False, markup=False)
-    return head
-
-
 def _audit(session, action: str, object_type: str, object_id: str, outcome: str = "ok", **detail) -> None:
     from callreview.cli.app import cli_actor
     from callreview.storage.audit import record_event
