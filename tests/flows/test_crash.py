@@ -370,6 +370,8 @@ def test_killing_callreview_run_leaves_no_process_behind(point, orphan_inbox, or
     # No PREFECT_API_URL: the run starts Prefect's temporary server, the process that used to be orphaned.
     env.pop("PREFECT_API_URL")
     env.update(PREFECT_HOME=str(tmp_path_factory.getbasetemp() / "orphans-prefect-home"), CALLREVIEW_TEST_RUN=token,
+               # Prefect waits 20 s for its server; a loaded two-core machine takes longer to import and migrate.
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
                CALLREVIEW_WHISPER_ENGINE="faster-whisper", CALLREVIEW_WHISPER_MODEL=str(whisper_pack),
                CALLREVIEW_WHISPER_BEAM_SIZE="1")
     proc = subprocess.Popen(["callreview", "run", str(inbox), "--json"], env=env, stdout=subprocess.DEVNULL,
