@@ -11,10 +11,16 @@ from pathlib import Path
 
 import typer
 
+from callreview.cli.logs import configure_package_logging
 from callreview.cli.output import JsonOption, emit_json, emit_table, fail, stderr
 
 app = typer.Typer(help="Review recorded ICE assistance calls against the logged decision.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
+
+
+@app.callback()
+def _every_command() -> None:
+    configure_package_logging()
 
 
 def cli_actor() -> str:

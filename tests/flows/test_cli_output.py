@@ -76,3 +76,23 @@ def test_errors_print_user_text_as_it_is(db):
     assert "no call with id 'CR-[/]-404'" in flat(result.stderr)
     result = cli("search", "[/]")
     assert result.exit_code == 2 and "search query '[/]'" in flat(result.stderr)
+
+
+def test_a_warning_prints_even_when_a_root_handler_holds_a_closed_stream(db, tmp_path, monkeypatch):
+    """Prefect's root console handler keeps the stderr it first saw; once closed it printed tracebacks."""
+    import io
+    import logging
+
+    stale = io.StringIO()
+    stale.close()
+    root_handler = logging.StreamHandler(stale)
+    logging.getLogger().addHandler(root_handler)
+    try:
+        # A key file that does not exist yet makes the audit log warn that it created one.
+        monkeypatch.setenv("CALLREVIEW_AUDIT_KEY_FILE", str(tmp_path / "fresh" / "audit.key"))
+        result = cli("search", "knock")
+    finally:
+        logging.getLogger().removeHandler(root_handler)
+    assert result.exit_code == 0, result.output
+    assert "Logging error" not in result.output
+    assert "created a new audit key" in result.stderr
