@@ -82,19 +82,14 @@ def queue(json_out: bool = JsonOption,
 
     Example: callreview queue --json
     """
-    from callreview.storage.audit import record_event
+    from callreview.service.queue import view_queue
     from callreview.storage.db import open_session
-    from callreview.storage.queue import list_items
     from callreview.storage.settings import StorageSettings
 
     if status not in ("open", "closed", "all"):
         raise fail(f"--status must be open, closed or all, got {status!r}", 2)
-    storage = StorageSettings()
-    with open_session(storage) as session:
-        rows = list_items(session, status=None if status == "all" else status)
-        record_event(session, actor=cli_actor(), action="view_queue", object_type="queue", object_id=status,
-                     detail={"items": len(rows)})
-        session.commit()
+    with open_session(StorageSettings()) as session:
+        rows = [entry.row for entry in view_queue(session, cli_actor(), status).entries]
     if json_out:
         emit_json([{"item": r.item_id, "call_id": r.call_id, "verdict": r.verdict, "reasons": r.reasons,
                     "status": r.status, "claimed_by": r.claimed_by, "created_at": r.created_at,

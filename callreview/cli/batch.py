@@ -1,7 +1,7 @@
 """`callreview serve` (the scheduled deployment) and `callreview recheck` (re-assess after a rules change)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -42,11 +42,12 @@ def serve(inbox: Path = typer.Option(None, "--inbox", help="Inbox folder (defaul
 def _parse_day(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
+    from callreview.storage.dates import parse_instant
+
     try:
-        day = datetime.fromisoformat(value)
+        return parse_instant(value)
     except ValueError:
         raise fail(f"{option} must be a date like 2017-04-01, got {value!r}", 2) from None
-    return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
 
 
 def recheck(since: str = typer.Option(None, "--since", help="Only calls received on or after this date."),

@@ -1,7 +1,7 @@
 """`callreview verify` and `callreview purge`: chain of custody and retention, both audited by callreview.service.custody."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import typer
 
@@ -105,11 +105,12 @@ def purge(before: str = typer.Option(None, "--before", metavar="DATE",
 
 
 def _parse_cutoff(text: str) -> datetime:
+    from callreview.storage.dates import parse_instant
+
     try:
-        value = datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError:
         raise fail(f"--before: {text!r} is not an ISO date (YYYY-MM-DD) or date-time", 2) from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def register(app: typer.Typer) -> None:

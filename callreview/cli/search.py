@@ -1,9 +1,8 @@
 """`callreview search`, `export`, `export-queue`, `export-dispositions` and `report`.
 
-Thin commands over callreview.storage.search, callreview.service.exports and callreview.service.report. Each
-leaves one audit event (actor `cli:<user>`), also when it is refused, written in the same transaction as the
-read it records: by the service for the exports and the report, here for `search` until it moves to
-callreview.service.search.
+Thin commands over callreview.service.search, .exports and .report. Each leaves one audit event (actor
+`cli:<user>`), also when it is refused, written by the service in the same transaction as the read it
+records.
 """
 from __future__ import annotations
 
@@ -23,33 +22,8 @@ def _session(read_only: bool = False):
     return open_session(StorageSettings(), read_only=read_only)
 
 
-def _audit(session, action: str, object_type: str, object_id: str, outcome: str = "ok", **detail) -> None:
-    from callreview.cli.app import cli_actor
-    from callreview.storage.audit import record_event
-
-    record_event(session, actor=cli_actor(), action=action, object_type=object_type, object_id=object_id,
-                 outcome=outcome, detail=detail)
-    session.commit()
-
-
 def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
-
-
-def _check_days(session, days: list[tuple[str, str, date | None]], action: str, object_type: str,
-                object_id: str, **detail) -> None:
-    """Refuse a day outside callreview.storage.dates' range: one audit row naming the input, then exit 2.
-
-    `days` holds (option, field, day); the message names the option, the audit outcome the field.
-    """
-    from callreview.storage.dates import DateOutOfRange, check_day
-
-    for option, field, day in days:
-        try:
-            check_day(option, day)
-        except DateOutOfRange as exc:
-            _audit(session, action, object_type, object_id, f"invalid_{field}", **detail, error=str(exc))
-            raise fail(str(exc), 2) from None
 
 
 def _write(out: Path, content: str | bytes) -> None:
@@ -76,22 +50,18 @@ def search(query: str = typer.Argument(..., help='Words, "exact phrases", prefix
 
     Example: callreview search '"knock on the door" NOT refused' --decision dispatched --from 2017-06-01
     """
-    from callreview.storage.errors import StorageError
-    from callreview.storage.search import MARK_END, MARK_START
-    from callreview.storage.search import search as run_search
+    from callreview.cli.app import cli_actor
+    from callreview.service.search import search_calls
+    from callreview.storage.dates import DateOutOfRange
+    from callreview.storage.search import MARK_END, MARK_START, InvalidSearchQuery
 
-    filters = {"tag": tag, "officer": officer, "date_from": _day(date_from), "date_to": _day(date_to),
-               "decision": decision, "verdict": verdict}
     with _session() as session:
-        _check_days(session, [("--from", "date_from", filters["date_from"]), ("--to", "date_to", filters["date_to"])],
-                    "search", "transcripts", query, filters=filters)
         try:
-            hits = run_search(session, query, limit=limit, **filters)
-        except StorageError as exc:
-            session.rollback()
-            _audit(session, "search", "transcripts", query, "invalid_query", filters=filters, error=str(exc))
+            hits = search_calls(session, cli_actor(), query, tag=tag, officer=officer, date_from=_day(date_from),
+                                date_to=_day(date_to), decision=decision, verdict=verdict, limit=limit,
+                                day_names=("--from", "--to"))
+        except (InvalidSearchQuery, DateOutOfRange) as exc:
             raise fail(str(exc), 2) from None
-        _audit(session, "search", "transcripts", query, filters=filters, hits=len(hits))
     if json_out:
         emit_json([h.to_dict() for h in hits])
         return

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from callreview.storage.audit import record_event
+from callreview.service.audited import commit_event
 
 
 def refuse_access(session: Session, actor: str, *, path: str, method: str, role: str, needs: str) -> None:
@@ -21,9 +21,8 @@ def refuse_access(session: Session, actor: str, *, path: str, method: str, role:
         role: the user's role.
         needs: the permission the path needs (e.g. `work_queue`).
     """
-    record_event(session, actor=actor, action="access_denied", object_type="path", object_id=path, outcome="denied",
+    commit_event(session, actor=actor, action="access_denied", object_type="path", object_id=path, outcome="denied",
                  detail={"method": method, "role": role, "needs": needs})
-    session.commit()
 
 
 def reject_form(session: Session, actor: str, *, path: str, method: str, role: str, token: str) -> None:
@@ -32,9 +31,8 @@ def reject_form(session: Session, actor: str, *, path: str, method: str, role: s
     Args:
         token: `missing` or `wrong`.
     """
-    record_event(session, actor=actor, action="csrf_rejected", object_type="path", object_id=path, outcome="denied",
+    commit_event(session, actor=actor, action="csrf_rejected", object_type="path", object_id=path, outcome="denied",
                  detail={"method": method, "role": role, "token": token})
-    session.commit()
 
 
 def refuse_bad_input(session: Session, actor: str, *, path: str, method: str, problems: list[dict]) -> None:
@@ -43,6 +41,5 @@ def refuse_bad_input(session: Session, actor: str, *, path: str, method: str, pr
     Args:
         problems: one {"input", "value", "problem"} per bad input, the value cut short by the caller.
     """
-    record_event(session, actor=actor, action="bad_request", object_type="path", object_id=path,
+    commit_event(session, actor=actor, action="bad_request", object_type="path", object_id=path,
                  outcome=f"invalid_{problems[0]['input']}", detail={"method": method, "problems": problems})
-    session.commit()

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from callreview.core.assessment import assess_call
 from callreview.core.decisions import DecisionLog
 from callreview.core.rules import Rules
+from callreview.service.audited import commit_event
 from callreview.service.queue import queue_assessment
 from callreview.service.records import mention_to_row, row_to_log, row_to_segment
 from callreview.storage import calls as store
@@ -82,11 +83,10 @@ def assess_stored_call(session: Session, actor: str, call_pk: int, rules: Rules)
         doubts=[d.to_dict() for d in result.doubts])
     item, created = queue_assessment(session, record)
     store.set_call_status(session, call, "assessed")
-    record_event(session, actor=actor, action="assess", object_type="call", object_id=call.call_id,
+    commit_event(session, actor=actor, action="assess", object_type="call", object_id=call.call_id,
                  detail={"verdict": record.verdict, "reasons": list(result.verdict.reasons),
                          "rules_version": record.rules_version, "review_item": item.id if item else None,
                          "review_items": item_states(session, call_pk=call_pk)})
-    session.commit()
     return AssessResult(call.call_id, record.verdict, tuple(result.verdict.reasons), created)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from callreview.storage.audit import list_audit_events, record_event
+from callreview.service.audited import commit_event
+from callreview.storage.audit import list_audit_events
 from callreview.storage.tables import AuditEvent
 
 
@@ -24,7 +25,6 @@ def view_audit(session: Session, actor: str, *, page: int = 1, per_page: int = 5
     """
     rows, total = list_audit_events(session, page=page, per_page=per_page, actor=actor_filter or None,
                                     action=action_filter or None)
-    record_event(session, actor=actor, action="view_audit", object_type="audit_log", object_id=str(page),
+    commit_event(session, actor=actor, action="view_audit", object_type="audit_log", object_id=str(page),
                  detail={"actor": actor_filter, "action": action_filter})
-    session.commit()
     return rows, total

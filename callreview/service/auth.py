@@ -23,10 +23,11 @@ from sqlmodel import Session
 
 from callreview.core.errors import ReviewError
 from callreview.service import throttle as throttling
+from callreview.service.audited import commit_event
 from callreview.service.throttle import ThrottlePolicy, Wait
 from callreview.storage import users as store
 from callreview.storage.audit import record_event
-from callreview.storage.tables import utcnow
+from callreview.storage.dates import as_utc, utcnow
 
 # OWASP lists scrypt N=2^15, r=8, p=3 as equivalent to its N=2^17, p=1 minimum; it needs 32 MiB per
 # hash instead of 128 MiB (about 0.3 s on one core), which keeps concurrent sign-ins affordable.
@@ -183,13 +184,13 @@ def resolve_session(session: Session, token: str | None, policy: SessionPolicy,
     if found is None:
         return None, False
     row, user = found
-    idle_end = store.as_utc(row.last_seen_at) + policy.idle
-    if now >= store.as_utc(row.expires_at) or now >= idle_end or not user.active:
+    idle_end = as_utc(row.last_seen_at) + policy.idle
+    if now >= as_utc(row.expires_at) or now >= idle_end or not user.active:
         store.end_web_session(session, row.token_hash)
         session.commit()
         return None, True
     # Write last-seen at most once a minute: every page view need not be a database write.
-    if now - store.as_utc(row.last_seen_at) > timedelta(minutes=1):
+    if now - as_utc(row.last_seen_at) > timedelta(minutes=1):
         store.touch_web_session(session, row, now)
         session.commit()
     return Principal(username=user.username, role=user.role, csrf_token=row.csrf_token,
@@ -253,10 +254,9 @@ def sign_in(session: Session, username: str, password: str, *, client: str, thro
     wait = throttling.reserve(session, username, client, throttle, now)
     if wait is not None:
         # Refused without checking the password: guessing gains nothing while the lockout lasts.
-        record_event(session, actor=ANONYMOUS, action="sign_in", object_type="user", object_id=username,
+        commit_event(session, actor=ANONYMOUS, action="sign_in", object_type="user", object_id=username,
                      outcome="throttled", detail={"client": client, "locked": wait.scope,
                                                   "until": wait.until.isoformat()})
-        session.commit()
         raise SignInThrottled(wait, now)
     session.commit()  # the reserved attempt must be visible to concurrent attempts during the slow check below
     user = check_credentials(session, username, password, n=scrypt_n)
@@ -276,14 +276,12 @@ def sign_in(session: Session, username: str, password: str, *, client: str, thro
     if replaced_token:
         store.end_web_session(session, token_hash(replaced_token))
     token = start_session(session, user, sessions)
-    record_event(session, actor=f"web:{user.username}", action="sign_in", object_type="user",
+    commit_event(session, actor=f"web:{user.username}", action="sign_in", object_type="user",
                  object_id=user.username, detail={"client": client, "role": user.role})
-    session.commit()
     return SignedIn(user=user, token=token)
 
 
 def sign_out(session: Session, principal: Principal) -> None:
     """End the principal's session, audited as `sign_out`; a copied cookie is useless afterwards."""
     store.end_web_session(session, principal.session_hash)
-    record_event(session, actor=principal.actor, action="sign_out", object_type="user", object_id=principal.username)
-    session.commit()
+    commit_event(session, actor=principal.actor, action="sign_out", object_type="user", object_id=principal.username)

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from callreview.core.errors import ReviewError
+from callreview.service.audited import commit_event
 from callreview.service.call_detail import call_detail
-from callreview.storage.audit import record_event
 from callreview.storage.calls import find_call
 
 
@@ -49,9 +49,8 @@ def view_call(session: Session, actor: str, call_id: str) -> dict:
         CallNotFound: no such call (the refusal is audited first).
     """
     detail = call_detail(session, call_id)
-    record_event(session, actor=actor, action="view_call", object_type="call", object_id=call_id,
+    commit_event(session, actor=actor, action="view_call", object_type="call", object_id=call_id,
                  outcome="ok" if detail else "not_found")
-    session.commit()
     if detail is None:
         raise CallNotFound(call_id)
     return detail
@@ -99,10 +98,9 @@ def open_recording(session: Session, actor: str, call_id: str, *, archive_dir: P
             problem = "outside_archive"
         elif not path.is_file():
             problem = "missing_file"
-    record_event(session, actor=actor, action="download_audio", object_type="call", object_id=call_id,
+    commit_event(session, actor=actor, action="download_audio", object_type="call", object_id=call_id,
                  outcome="ok" if problem is None else problem,
                  detail={"range": byte_range, "sha256": call.sha256 if call else None})
-    session.commit()
     if call is None:
         raise CallNotFound(call_id)
     if problem is not None:

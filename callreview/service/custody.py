@@ -27,9 +27,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from callreview.service.audited import commit_event
 from callreview.storage import retention as store
 from callreview.storage.archive import remove_stale_incoming
-from callreview.storage.audit import record_event
 from callreview.storage.custody import PURGED, CustodyReport, verify_archive
 from callreview.storage.errors import SettingError
 from callreview.storage.settings import StorageSettings
@@ -94,7 +94,7 @@ def verify(session: Session, actor: str, storage: StorageSettings, *, reading: S
     outcome is `ok` or `problems`, and its detail names every file, audit row and evidence row found wrong.
     """
     report = verify_archive(reading or session, storage)
-    record_event(session, actor=actor, action="verify", object_type="archive", object_id=report.archive_dir,
+    commit_event(session, actor=actor, action="verify", object_type="archive", object_id=report.archive_dir,
                  outcome="ok" if report.ok else "problems",
                  detail={"checked": report.checked, "verified": report.verified,
                          "missing": [p.path for p in report.missing], "altered": [p.path for p in report.altered],
@@ -105,7 +105,6 @@ def verify(session: Session, actor: str, storage: StorageSettings, *, reading: S
                          "evidence_problems": [[p.table, p.row_id] for p in report.evidence_problems],
                          "audit_rows": report.audit_rows, "audit_head": report.audit_head,
                          "anchored_rows": report.anchored_rows})
-    session.commit()
     return report
 
 
@@ -159,13 +158,12 @@ def purge(session: Session, actor: str, storage: StorageSettings, before: dateti
     removed_quarantine = _purge_quarantine(session, actor, Path(storage.quarantine_dir), before, dry_run)
     report = PurgeReport(before=before, dry_run=dry_run, purged=tuple(purged), kept=tuple(kept),
                          quarantine=tuple(removed_quarantine))
-    record_event(session, actor=actor, action="purge_run", object_type="archive", object_id=before.isoformat(),
+    commit_event(session, actor=actor, action="purge_run", object_type="archive", object_id=before.isoformat(),
                  outcome="dry_run" if dry_run else ("error" if report.errors else "ok"),
                  detail={"before": before.isoformat(), "purged": [p.call_id for p in purged],
                          "kept": {k.call_id: k.reason for k in kept},
                          "quarantine_removed": [q.quarantine_id for q in removed_quarantine],
                          "errors": report.errors})
-    session.commit()
     return report
 
 
@@ -173,9 +171,8 @@ def clean_archive_leftovers(session: Session, actor: str, archive_dir: Path) -> 
     """Remove temp files that killed archive copies left behind (audited when there were any); return how many."""
     removed = remove_stale_incoming(archive_dir)
     if removed:
-        record_event(session, actor=actor, action="archive_cleanup", object_type="archive",
+        commit_event(session, actor=actor, action="archive_cleanup", object_type="archive",
                      object_id=str(archive_dir), detail={"removed": [p.name for p in removed]})
-        session.commit()
     return len(removed)
 
 
@@ -195,10 +192,9 @@ def _purge_call(session: Session, actor: str, archive_dir: Path, call: Call, dry
         return PurgedCall(call.call_id, call.sha256, call.archive_path, call.created_at, **counts,
                           file_removed=False)
     store.strip_call(session, call)
-    record_event(session, actor=actor, action="purge", object_type="call", object_id=call.call_id,
+    commit_event(session, actor=actor, action="purge", object_type="call", object_id=call.call_id,
                  detail={"sha256": call.sha256, "archive_path": call.archive_path,
                          "created_at": call.created_at.isoformat(), **counts})
-    session.commit()
     error = store.remove_archived(archive_dir, call)
     if error:
         _record_file_error(session, actor, call, error)
@@ -213,10 +209,9 @@ def _purge_leftover_file(session: Session, actor: str, archive_dir: Path, call: 
         return None
     error = None if dry_run else store.remove_archived(archive_dir, call)
     if not dry_run:
-        record_event(session, actor=actor, action="purge_file", object_type="call", object_id=call.call_id,
+        commit_event(session, actor=actor, action="purge_file", object_type="call", object_id=call.call_id,
                      outcome="error" if error else "ok",
                      detail={"archive_path": call.archive_path, "error": error})
-        session.commit()
     return PurgedCall(call.call_id, call.sha256, call.archive_path, call.created_at, 0, 0, 0,
                       file_removed=not dry_run and error is None, file_error=error)
 
@@ -231,19 +226,16 @@ def _purge_quarantine(session: Session, actor: str, quarantine_dir: Path, before
             removed.append(PurgedQuarantine(row.id, row.original_name, path, False))
             continue
         store.forget_quarantine_copy(session, row)
-        record_event(session, actor=actor, action="purge", object_type="quarantine", object_id=row.id,
+        commit_event(session, actor=actor, action="purge", object_type="quarantine", object_id=row.id,
                      detail={"original_name": row.original_name, "path": path, "sha256": row.sha256})
-        session.commit()
         error = store.remove_quarantined(quarantine_dir, path)
         if error:
-            record_event(session, actor=actor, action="purge_file", object_type="quarantine", object_id=row.id,
+            commit_event(session, actor=actor, action="purge_file", object_type="quarantine", object_id=row.id,
                          outcome="error", detail={"path": path, "error": error})
-            session.commit()
         removed.append(PurgedQuarantine(row.id, row.original_name, path, error is None, error))
     return removed
 
 
 def _record_file_error(session: Session, actor: str, call: Call, error: str) -> None:
-    record_event(session, actor=actor, action="purge_file", object_type="call", object_id=call.call_id,
+    commit_event(session, actor=actor, action="purge_file", object_type="call", object_id=call.call_id,
                  outcome="error", detail={"archive_path": call.archive_path, "error": error})
-    session.commit()

@@ -15,13 +15,13 @@ from typing import Callable
 from sqlmodel import Session
 
 from callreview.core.errors import ReviewError
+from callreview.service.audited import commit_event
 from callreview.service.records import row_to_segment
 from callreview.storage import calls as store
-from callreview.storage.audit import record_event
 from callreview.storage.queue import list_items
 from callreview.storage.reporting import list_dispositions
 from callreview.transcribe.segments import Gap, Transcript
-from callreview.transcribe.vtt import write_vtt
+from callreview.transcribe.vtt import cue_stamp, write_vtt
 
 FORMATS = ("vtt", "srt")
 
@@ -128,9 +128,8 @@ def export_dispositions(session: Session, actor: str, destination: str, write: W
 
 def _record(session: Session, actor: str, action: str, object_type: str, object_id: str, outcome: str = "ok",
             **detail) -> None:
-    record_event(session, actor=actor, action=action, object_type=object_type, object_id=object_id,
+    commit_event(session, actor=actor, action=action, object_type=object_type, object_id=object_id,
                  outcome=outcome, detail=detail)
-    session.commit()
 
 
 def _rows(text: str) -> int:
@@ -191,8 +190,4 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _srt_stamp(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+    return cue_stamp(seconds, ",")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from callreview.storage.audit import record_event
+from callreview.service.audited import commit_event
 from callreview.storage.tables import Call
 
 
@@ -16,6 +16,5 @@ def mark_failed(session: Session, actor: str, call_pk: int, error: str) -> None:
     call = session.get(Call, call_pk)
     call.error = error
     session.add(call)
-    record_event(session, actor=actor, action="stage_failed", object_type="call", object_id=call.call_id,
+    commit_event(session, actor=actor, action="stage_failed", object_type="call", object_id=call.call_id,
                  outcome="error", detail={"error": error})
-    session.commit()

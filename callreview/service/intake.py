@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from callreview.service.audited import commit_event
 from callreview.service.inbox_files import display_path
 from callreview.service.intake_checks import (IntakeLimits, Refused, Sidecars, decode_recording, identify_recording,
                                               read_sidecars)
 from callreview.storage import calls as store
 from callreview.storage.archive import archive_file, quarantine_file
-from callreview.storage.audit import record_event
 from callreview.storage.evidence import decision_log_record
 from callreview.storage.errors import ArchiveError
 from callreview.storage.settings import StorageSettings
@@ -104,9 +104,8 @@ def quarantine(session: Session, actor: str, storage: StorageSettings, recording
     copy = quarantine_file(recording, storage.quarantine_dir, reason, max_bytes=storage.max_file_bytes)
     row = store.add_quarantine(session, sha256=sha, original_name=name, source_path=source,
                                quarantine_path=str(copy) if copy else None, reason=reason)
-    record_event(session, actor=actor, action="quarantine", object_type="file", object_id=name,
+    commit_event(session, actor=actor, action="quarantine", object_type="file", object_id=name,
                  outcome="refused", detail={"reason": reason, "sha256": sha, "quarantine_id": row.id})
-    session.commit()
     logger.warning("quarantined %s", reason)
     return IntakeResult(name=name, status="quarantined", reason=reason)
 
@@ -142,12 +141,11 @@ def _register(session: Session, actor: str, storage: StorageSettings, recording:
         session.flush()
         if sidecars.log_fields is not None:
             store.save_decision_log(session, call.id, sidecars.log_fields)
-        record_event(session, actor=actor, action="intake", object_type="call", object_id=sidecars.call_id,
+        commit_event(session, actor=actor, action="intake", object_type="call", object_id=sidecars.call_id,
                      detail={"sha256": sha, "source": display_path(recording),
                              "log": display_path(log_sidecar) if log_sidecar else None,
                              # what was stored, read back: `verify` compares the row with it
                              "decision_log": decision_log_record(session, call.id)})
-        session.commit()
     except IntegrityError:
         # Another worker registered the same file or call id since the checks above.
         session.rollback()

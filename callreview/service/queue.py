@@ -12,15 +12,17 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlmodel import Session
 
+from callreview.core.vocabulary import Disposition
+from callreview.service.audited import commit_event, commit_refusal
 from callreview.service.queue_view import QueueEntry, QueueFilters, queue_entries
 from callreview.storage import dispositions as items
-from callreview.storage.audit import record_event
 from callreview.storage.evidence import item_states
 from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items,
                                       open_items_for_call)
 from callreview.storage.tables import AssessmentRecord, ReviewItem, utcnow
 
 QUEUED_VERDICTS = ("mismatch", "needs_review")
+DISPOSITIONS = tuple(Disposition)
 
 
 def needs_item(verdict: str) -> bool:
@@ -96,17 +98,14 @@ def view_queue(session: Session, actor: str, status: str = "open", *, filters: Q
     else:
         entries = queue_entries(rows, filters, now=now, zone=zone, stale_before=stale_before)
         detail = {"filters": {k: str(v) for k, v in vars(filters).items() if v}, "items": len(entries)}
-    record_event(session, actor=actor, action="view_queue", object_type="queue", object_id=status, detail=detail)
-    session.commit()
+    commit_event(session, actor=actor, action="view_queue", object_type="queue", object_id=status, detail=detail)
     return QueuePage(entries=entries, officers=sorted({r.commanding_officer for r in rows if r.commanding_officer}))
 
 
 def _refused(session: Session, actor: str, action: str, item_id: int, outcome: str, detail: dict) -> None:
     """Undo the failed write, then audit the refusal in a transaction of its own."""
-    session.rollback()
-    record_event(session, actor=actor, action=action, object_type="review_item", object_id=item_id,
-                 outcome=outcome, detail=detail)
-    session.commit()
+    commit_refusal(session, actor=actor, action=action, object_type="review_item", object_id=item_id,
+                   outcome=outcome, detail=detail)
 
 
 def _stale_before(claim_lifetime: timedelta | None) -> datetime | None:
@@ -134,9 +133,8 @@ def claim_item(session: Session, actor: str, item_id: int, *, reviewer: str,
         detail["expired_claim_of"] = taken.expired_claim_of
     # the item's new state goes into the keyed log, which `verify` checks the row by
     detail["review_items"] = item_states(session, item_ids=[item_id])
-    record_event(session, actor=actor, action="claim_item", object_type="review_item", object_id=item_id,
+    commit_event(session, actor=actor, action="claim_item", object_type="review_item", object_id=item_id,
                  detail=detail)
-    session.commit()
     return call_id
 
 
@@ -152,9 +150,8 @@ def release_item(session: Session, actor: str, item_id: int, *, reviewer: str) -
     except items.ItemNotAvailable as exc:
         _refused(session, actor, "release_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
         raise
-    record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
+    commit_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
                  detail={"call_id": call_id, "review_items": item_states(session, item_ids=[item_id])})
-    session.commit()
     return call_id
 
 
@@ -172,10 +169,9 @@ def release_claim(session: Session, actor: str, item_id: int) -> str:
     except items.ItemNotAvailable as exc:
         _refused(session, actor, "release_item", item_id, "conflict", {"call_id": call_id, "problem": exc.problem})
         raise
-    record_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
+    commit_event(session, actor=actor, action="release_item", object_type="review_item", object_id=item_id,
                  detail={"call_id": call_id, "claimed_by": holder, "why": "admin",
                          "review_items": item_states(session, item_ids=[item_id])})
-    session.commit()
     return holder
 
 
@@ -196,6 +192,9 @@ def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, d
     """
     call_id = items.call_id_of_item(session, item_id)
     try:
+        if disposition not in DISPOSITIONS:
+            raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
+                                                    f"got {disposition!r}")
         row = items.add_disposition(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
                                     stale_before=_stale_before(claim_lifetime))
     except (items.ItemNotAvailable, items.InvalidDisposition) as exc:
@@ -203,8 +202,7 @@ def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, d
                  "conflict" if isinstance(exc, items.ItemNotAvailable) else "invalid",
                  {"call_id": call_id, "disposition": disposition, "problem": exc.problem})
         raise
-    record_event(session, actor=actor, action="dispose", object_type="review_item", object_id=item_id,
+    commit_event(session, actor=actor, action="dispose", object_type="review_item", object_id=item_id,
                  detail={"call_id": call_id, "disposition": disposition, "note": row.note, "disposition_id": row.id,
                          "review_items": item_states(session, item_ids=[item_id])})
-    session.commit()
     return call_id

@@ -17,7 +17,7 @@ from callreview.core.policy import REASON_TEXT
 from callreview.core.vocabulary import REASON_INFO
 from callreview.storage.dispositions import claim_expired
 from callreview.storage.queue import QueueRow
-from callreview.storage.users import as_utc
+from callreview.storage.dates import as_utc
 
 SEVERITY_OF_REASON = {reason: info.severity for reason, info in REASON_INFO.items()}
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}

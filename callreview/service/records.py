@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 from callreview.core.decisions import DecisionLog
 from callreview.core.mentions import Mention
 from callreview.storage.calls import LogFields
+from callreview.storage.dates import parse_instant
 from callreview.storage.tables import DecisionLogRecord, GapRecord, SegmentRecord, TagRecord
 from callreview.transcribe.segments import Gap, Segment, Word
 
@@ -36,11 +36,9 @@ def mention_to_row(m: Mention) -> TagRecord:
 
 
 def log_to_fields(log: DecisionLog, source: str) -> LogFields:
-    received = datetime.fromisoformat(log.received_at) if log.received_at else None
-    if received is not None:
-        # Stored in UTC so SQLite and PostgreSQL compare dates the same way; a log without an offset is
-        # taken as UTC rather than guessed.
-        received = received.astimezone(timezone.utc) if received.tzinfo else received.replace(tzinfo=timezone.utc)
+    # Stored in UTC so SQLite and PostgreSQL compare dates the same way; a log without an offset is
+    # taken as UTC rather than guessed.
+    received = parse_instant(log.received_at) if log.received_at else None
     return LogFields(decision=log.decision, basis=list(log.basis), received_at=received,
                      requesting_agency=log.requesting_agency, requester=log.requester,
                      commanding_officer=log.commanding_officer, notes=log.notes, source=source)

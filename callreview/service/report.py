@@ -12,7 +12,7 @@ import base64
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from typing import Callable
 
@@ -22,12 +22,13 @@ from sqlmodel import Session
 from callreview.core.mentions import BASIS_KINDS
 from callreview.core.policy import REASON_TEXT
 from callreview.core.redaction import redact
-from callreview.storage.audit import record_event
-from callreview.storage.dates import DateOutOfRange, check_day
+from callreview.core.vocabulary import Disposition
+from callreview.service.audited import commit_event
 from callreview.storage.audit import audit_head
+from callreview.storage.dates import DateOutOfRange, check_period, utcnow
 from callreview.storage.reporting import calls_in_period, dispositions_of_calls
 
-DISPOSITIONS = ("confirmed", "dismissed", "escalated", "pending")
+DISPOSITIONS = (*Disposition, "pending")  # pending: an item no reviewer has closed yet
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
         dispositions.setdefault(reason, dict.fromkeys(DISPOSITIONS, 0))[disposition] = n
     quotes = [(c.call_id, ", ".join(c.reasons), redact(c.notes, c.people)) for c in flagged if c.notes]
     head = audit_head(session)
-    return Report(date_from=date_from, date_to=date_to, generated_at=datetime.now(timezone.utc), calls=len(calls),
+    return Report(date_from=date_from, date_to=date_to, generated_at=utcnow(), calls=len(calls),
                   decisions={k: decisions.get(k, 0) for k in ("dispatched", "declined", "not logged")},
                   dispatched_by_basis={b: by_basis.get(b, 0) for b in BASIS_KINDS},
                   dispatched_without_basis=sum(1 for c in calls if c.decision == "dispatched" and not c.basis),
@@ -114,20 +115,17 @@ def export_report(session: Session, actor: str, date_from: date, date_to: date, 
             `invalid_date_from` or `invalid_date_to` and the message, so the refused input is on file.
     """
     period = f"{date_from}..{date_to}"
-    for name, field_name, day in ((day_names[0], "date_from", date_from), (day_names[1], "date_to", date_to)):
-        try:
-            check_day(name, day)
-        except DateOutOfRange as exc:
-            record_event(session, actor=actor, action="export_report", object_type="report", object_id=period,
-                         outcome=f"invalid_{field_name}", detail={"error": str(exc)})
-            session.commit()
-            raise
+    try:
+        check_period(date_from, date_to, day_names)
+    except DateOutOfRange as exc:
+        commit_event(session, actor=actor, action="export_report", object_type="report", object_id=period,
+                     outcome=f"invalid_{exc.field}", detail={"error": str(exc)})
+        raise
     report = build_report(session, date_from, date_to)
     if deliver is not None:
         deliver(report)
-    record_event(session, actor=actor, action="export_report", object_type="report",
+    commit_event(session, actor=actor, action="export_report", object_type="report",
                  object_id=f"{report.date_from}..{report.date_to}", detail={"out": destination, "calls": report.calls})
-    session.commit()
     return report
 
 

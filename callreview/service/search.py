@@ -11,15 +11,16 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from callreview.storage.audit import record_event
-from callreview.storage.dates import DateOutOfRange
+from callreview.service.audited import commit_event
+from callreview.storage.dates import DateOutOfRange, check_period
 from callreview.storage.search import InvalidSearchQuery, SearchHit, list_matching_calls, search
 
 
 def search_calls(session: Session, actor: str, query: str, *, tag: str | None = None, officer: str | None = None,
                  date_from: date | datetime | None = None, date_to: date | datetime | None = None,
                  decision: str | None = None, verdict: str | None = None, limit: int = 50,
-                 asked: dict | None = None, filters_alone: bool = False) -> list[SearchHit]:
+                 asked: dict | None = None, filters_alone: bool = False,
+                 day_names: tuple[str, str] = ("date_from", "date_to")) -> list[SearchHit]:
     """Search the current transcripts, audited as `search` (object `transcripts`/QUERY).
 
     Shared by the search page (`GET /search`) and `callreview search`. Filters mean the same in both
@@ -43,6 +44,7 @@ def search_calls(session: Session, actor: str, query: str, *, tag: str | None = 
         asked: the search form as submitted, for the audit row (the web app).
         filters_alone: a blank query lists one hit per call that passes the filters
             (`list_matching_calls`) instead of being refused for having no words.
+        day_names: how the caller names the two dates in messages (the CLI's `--from` and `--to`).
 
     Returns:
         The hits, best first (or, for filters alone, newest call first).
@@ -54,13 +56,14 @@ def search_calls(session: Session, actor: str, query: str, *, tag: str | None = 
     filters = {"tag": tag, "officer": officer, "date_from": date_from, "date_to": date_to, "decision": decision,
                "verdict": verdict}
     try:
+        check_period(date_from, date_to, day_names)
         if filters_alone and not query.strip():
             hits = list_matching_calls(session, limit=limit, **filters)
         else:
             hits = search(session, query, limit=limit, **filters)
     except (InvalidSearchQuery, DateOutOfRange) as exc:
         session.rollback()
-        outcome = f"invalid_{exc.name}" if isinstance(exc, DateOutOfRange) else "invalid_query"
+        outcome = f"invalid_{exc.field}" if isinstance(exc, DateOutOfRange) else "invalid_query"
         _record(session, actor, query, outcome, _detail(asked, filters, hits=0, error=str(exc)))
         raise
     _record(session, actor, query, "ok", _detail(asked, filters, hits=len(hits)))
@@ -74,6 +77,5 @@ def _detail(asked: dict | None, filters: dict, *, hits: int, error: str | None =
 
 
 def _record(session: Session, actor: str, query: str, outcome: str, detail: dict) -> None:
-    record_event(session, actor=actor, action="search", object_type="transcripts", object_id=query, outcome=outcome,
+    commit_event(session, actor=actor, action="search", object_type="transcripts", object_id=query, outcome=outcome,
                  detail=detail)
-    session.commit()

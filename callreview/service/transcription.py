@@ -11,9 +11,9 @@ from typing import Callable
 
 from sqlmodel import Session
 
+from callreview.service.audited import commit_event
 from callreview.service.records import gap_to_row, segment_to_row
 from callreview.storage import calls as store
-from callreview.storage.audit import record_event
 from callreview.storage.evidence import transcript_record
 from callreview.storage.tables import Call
 from callreview.transcribe.imports import find_transcript_sidecar, read_transcript
@@ -51,9 +51,8 @@ def transcribe_call(session: Session, actor: str, archive_dir: Path, call_pk: in
         imported=transcript.imported, segments=[segment_to_row(i, s) for i, s in enumerate(transcript.segments)],
         gaps=[gap_to_row(g) for g in transcript.gaps])
     store.set_call_status(session, call, "transcribed")
-    record_event(session, actor=actor, action="transcribe", object_type="call", object_id=call.call_id,
+    commit_event(session, actor=actor, action="transcribe", object_type="call", object_id=call.call_id,
                  detail={"version": record.version, "engine": transcript.engine, "model": transcript.model,
                          "imported": transcript.imported, "source": str(sidecar) if sidecar else None,
                          "transcript": transcript_record(session, record.id)})
-    session.commit()
     return record.id

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from callreview.core.errors import ReviewError
+from callreview.service.audited import commit_event
 from callreview.service.auth import hash_password
 from callreview.storage import users as store
 from callreview.storage.audit import record_event
@@ -64,9 +65,8 @@ def create_user(session: Session, *, username: str, password: str, role: str, ac
         raise ValueError(f"role must be one of {', '.join(store.ROLES)}, got {role!r}")
     password_hash = hash_password(password) if scrypt_n is None else hash_password(password, n=scrypt_n)
     user = store.add_user(session, username=username, password_hash=password_hash, role=role, created_by=actor)
-    record_event(session, actor=actor, action="user_add", object_type="user", object_id=username,
+    commit_event(session, actor=actor, action="user_add", object_type="user", object_id=username,
                  detail={"role": role})
-    session.commit()
     return user
 
 

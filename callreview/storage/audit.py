@@ -23,7 +23,6 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import event, func
@@ -35,7 +34,8 @@ from sqlmodel import Session, select
 from callreview.storage.audit_key import AuditKey, AuditKeyError, create_key, read_key
 from callreview.storage.checkpoints import append_checkpoint
 from callreview.storage.errors import StorageError
-from callreview.storage.tables import AuditEvent, utcnow
+from callreview.storage.dates import utc_iso, utcnow
+from callreview.storage.tables import AuditEvent
 from callreview.storage.transactions import AuditConflict, lock_audit_chain
 
 logger = logging.getLogger(__name__)
@@ -118,13 +118,6 @@ def _forget_pending_head(session: OrmSession) -> None:
     session.info.pop(_PENDING_HEAD, None)
 
 
-def _stamp(at: datetime) -> str:
-    """The time as hashed: UTC, so a server in another time zone reads back the same string."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).isoformat()
-
-
 def _payload(prev_hash: str, at: str, actor: str, action: str, object_type: str, object_id: str,
              outcome: str, detail_json: str) -> bytes:
     return json.dumps([prev_hash, at, actor, action, object_type, object_id, outcome, detail_json],
@@ -132,7 +125,7 @@ def _payload(prev_hash: str, at: str, actor: str, action: str, object_type: str,
 
 
 def _row_payload(row: AuditEvent) -> bytes:
-    return _payload(row.prev_hash, _stamp(row.at), row.actor, row.action, row.object_type, row.object_id,
+    return _payload(row.prev_hash, utc_iso(row.at), row.actor, row.action, row.object_type, row.object_id,
                     row.outcome, row.detail_json)
 
 
@@ -159,7 +152,7 @@ def record_event(session: Session, *, actor: str, action: str, object_type: str,
     row = AuditEvent(id=position, at=at, actor=actor, action=action, object_type=object_type,
                      object_id=str(object_id), outcome=outcome, detail_json=detail_json, prev_hash=prev,
                      key_id=key.id,
-                     hash=key.sign(_payload(prev, _stamp(at), actor, action, object_type, str(object_id), outcome,
+                     hash=key.sign(_payload(prev, utc_iso(at), actor, action, object_type, str(object_id), outcome,
                                             detail_json)))
     session.add(row)
     try:

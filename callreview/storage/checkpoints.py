@@ -22,12 +22,12 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from callreview.storage.audit_key import AuditKey
+from callreview.storage.dates import utcnow
 from callreview.storage.tables import AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _payload(rows: int, head: str, at: str, key_id: str) -> bytes:
 
 def append_checkpoint(path: Path, key: AuditKey, rows: int, head: str) -> None:
     """Append one signed checkpoint line: the log has `rows` rows and ends in `head`."""
-    at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    at = utcnow().isoformat(timespec="microseconds")
     record = {"rows": rows, "head": head, "at": at, "key_id": key.id, "mac": key.sign(_payload(rows, head, at, key.id))}
     data = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)

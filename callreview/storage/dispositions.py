@@ -19,8 +19,6 @@ from sqlmodel import Session, select
 from callreview.storage.errors import StorageError
 from callreview.storage.tables import Call, Disposition, ReviewItem, utcnow
 
-DISPOSITIONS = ("confirmed", "dismissed", "escalated")
-
 
 class ItemNotAvailable(StorageError):
     """The item is closed, missing, or claimed by someone else."""
@@ -156,17 +154,14 @@ def add_disposition(session: Session, item_id: int, *, reviewer: str, dispositio
     Args:
         item_id: the review item.
         reviewer: who decides (the web app passes the signed-in username).
-        disposition: one of DISPOSITIONS.
+        disposition: the outcome (the service checks it is one of core.vocabulary.Disposition).
         note: why; required, surrounding whitespace removed.
         stale_before: claims made before this instant have expired (see `claim_item`); None: never.
 
     Raises:
-        InvalidDisposition: unknown disposition or an empty note.
+        InvalidDisposition: an empty note.
         ItemNotAvailable: closed, missing, or claimed by another reviewer.
     """
-    if disposition not in DISPOSITIONS:
-        raise InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
-                                          f"got {disposition!r}")
     note = (note or "").strip()
     if not note:
         raise InvalidDisposition(item_id, "a note is required: say why")

@@ -20,12 +20,13 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from callreview.storage.tables import (AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord, ReviewItem, SegmentRecord,
-                            TranscriptRecord)
+from callreview.storage.dates import utc_iso
+from callreview.storage.tables import (AuditEvent, Call, DecisionLogRecord, Disposition, GapRecord, ReviewItem,
+                                       SegmentRecord, TranscriptRecord)
 
 _LOG_FIELDS = ("decision", "basis_json", "received_at", "requesting_agency", "requester", "commanding_officer",
                "notes", "source")
@@ -39,8 +40,7 @@ _STATE_ACTIONS = ("assess", "claim_item", "release_item", "dispose")
 def _plain(value):
     """A value as digested: datetimes as UTC ISO text (stored naive or aware, read back the same)."""
     if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+        return utc_iso(value)
     return value
 
 

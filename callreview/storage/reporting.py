@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
-from callreview.storage.dates import check_day
+from callreview.storage.dates import as_utc, check_period, day_start
 from callreview.storage.tables import AssessmentRecord, Call, DecisionLogRecord, Disposition, ReviewItem
 
 
@@ -24,10 +24,8 @@ def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     Raises:
         DateOutOfRange: a day lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
     """
-    check_day("date_from", date_from)
-    check_day("date_to", date_to)
-    start = datetime.combine(date_from, time.min, tzinfo=timezone.utc)
-    return start, datetime.combine(date_to, time.min, tzinfo=timezone.utc) + timedelta(days=1)
+    check_period(date_from, date_to)
+    return day_start(date_from), day_start(date_to) + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ def calls_in_period(session: Session, date_from: date, date_to: date) -> list[Pe
     for call, log, assessment in session.exec(stmt):
         at = log.received_at if log is not None else call.created_at
         rows.append(PeriodCall(
-            call_id=call.call_id, at=_utc(at), decision=log.decision if log else None,
+            call_id=call.call_id, at=as_utc(at), decision=log.decision if log else None,
             basis=tuple(json.loads(log.basis_json)) if log else (), verdict=assessment.verdict if assessment else None,
             reasons=tuple(json.loads(assessment.reasons_json)) if assessment else (),
             notes=log.notes if log else None,
@@ -94,7 +92,7 @@ def list_dispositions(session: Session, date_from: date | None = None,
         stmt = stmt.where(Disposition.created_at >= start, Disposition.created_at < end)
     return [DispositionRow(disposition_id=d.id, item_id=item.id, call_id=call.call_id, verdict=item.verdict,
                            reasons=tuple(json.loads(item.reasons_json)), item_status=item.status,
-                           reviewer=d.reviewer, disposition=d.disposition, note=d.note, at=_utc(d.created_at))
+                           reviewer=d.reviewer, disposition=d.disposition, note=d.note, at=as_utc(d.created_at))
             for d, item, call in session.exec(stmt)]
 
 
@@ -123,5 +121,3 @@ def dispositions_of_calls(session: Session, call_ids: list[str]) -> Counter:
     return counts
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import DateTime, bindparam, text
 from sqlmodel import Session
 
-from callreview.storage.dates import check_day
+from callreview.storage.dates import as_utc, check_period, day_start
 from callreview.storage.errors import StorageError
 
 # Highlight markers around matched words in snippets: private-use characters never found in transcripts,
@@ -300,13 +300,6 @@ class SearchFilters:
     verdict: str | None = None
 
 
-def _day_start(value: date | datetime) -> datetime:
-    """A date is a whole UTC day; a datetime is taken as given (naive = UTC)."""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.combine(value, time.min, tzinfo=timezone.utc)
-
-
 def _like_pattern(fragment: str) -> str:
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -336,12 +329,12 @@ def _call_filter_sql(filters: SearchFilters, params: dict, dialect: str) -> list
         params["decision"] = filters.decision
         log_where.append("d.decision = :decision")
     if filters.date_from is not None:
-        params["date_from"] = _day_start(filters.date_from)
+        params["date_from"] = day_start(filters.date_from)
         log_where.append("d.received_at >= :date_from")
     if filters.date_to is not None:
         # A date includes the whole day; a datetime is the first instant no longer included.
         end = filters.date_to
-        params["date_to"] = _day_start(end) + (timedelta(0) if isinstance(end, datetime) else timedelta(days=1))
+        params["date_to"] = day_start(end) + (timedelta(0) if isinstance(end, datetime) else timedelta(days=1))
         log_where.append(_date_to_clause(filters))
     if filters.verdict:
         params["verdict"] = filters.verdict
@@ -516,9 +509,7 @@ def search_sql(dialect: str, query: str, *, tag: str | None = None, officer: str
         DateOutOfRange: a date (not datetime) filter lies outside callreview.storage.dates.FIRST_DAY..LAST_DAY.
     """
     _check_page(query, limit, offset)
-    for name, value in (("date_from", date_from), ("date_to", date_to)):
-        if not isinstance(value, datetime):  # a day is widened to whole days; an instant is used as given
-            check_day(name, value)
+    check_period(date_from, date_to)
     tree = parse_query(query)
     filters = SearchFilters(tag=tag, officer=officer, date_from=date_from, date_to=date_to, decision=decision,
                             verdict=verdict)
@@ -571,7 +562,7 @@ def _run(session: Session, sql: str, params: dict):
 
 def _hit(row, snippet: str, rank: float) -> SearchHit:
     return SearchHit(call_id=row["call_id"], segment_idx=row["idx"], start=row["start"], end=row["end"],
-                     speaker=row["speaker"], snippet=snippet, rank=rank, received_at=_utc(row["received_at"]),
+                     speaker=row["speaker"], snippet=snippet, rank=rank, received_at=as_utc(row["received_at"]),
                      commanding_officer=row["commanding_officer"], decision=row["decision"], verdict=row["verdict"])
 
 
@@ -613,9 +604,7 @@ def list_calls_sql(dialect: str, *, tag: str | None = None, officer: str | None 
         raise StorageError(f"search: database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
     if limit < 1 or limit > 1000 or offset < 0:
         raise InvalidSearchQuery("", f"limit must be between 1 and 1000 and offset 0 or more, got {limit}, {offset}")
-    for name, value in (("date_from", date_from), ("date_to", date_to)):
-        if not isinstance(value, datetime):
-            check_day(name, value)
+    check_period(date_from, date_to)
     filters = SearchFilters(tag=tag, officer=officer, date_from=date_from, date_to=date_to, decision=decision,
                             verdict=verdict)
     params: dict = {"limit": limit, "offset": offset}
@@ -654,8 +643,3 @@ def _opening(text_: str) -> str:
     return text_[:LISTING_SNIPPET_CHARS] + ELLIPSIS
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Stored times are UTC; SQLite hands them back naive."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)

@@ -1,18 +1,16 @@
-"""The SQLModel tables. Rows here are storage shapes; the core dataclasses live in transcribe/ and review/.
+"""The SQLModel tables. Rows here are storage shapes; the core dataclasses live in transcribe/ and core/.
 
 Lists (basis, reasons, flags, words) are stored as JSON text so the same schema runs on SQLite and
 PostgreSQL without dialect types.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from callreview.storage.dates import utcnow  # noqa: F401 - the default of every timestamp column below
 
 
 class Call(SQLModel, table=True):

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
 from callreview.storage.errors import StorageError
-from callreview.storage.tables import utcnow
+from callreview.storage.dates import as_utc, utcnow
 
 # A lockout doubles each time it recurs: capped at 2**30 times the first, far past any maximum.
 _MAX_DOUBLINGS = 30
@@ -51,13 +51,6 @@ class Lockout:
     seconds: int
     failures: int
     number: int  # 1 for the first lockout in a row, 2 for the next, ...
-
-
-def _as_utc(value: datetime | None, now: datetime) -> datetime | None:
-    """SQLite hands back naive datetimes: they are UTC, like `now`."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=now.tzinfo)
 
 
 def _ensure_row(session: Session, key: str, now: datetime) -> None:
@@ -106,10 +99,10 @@ def reserve_attempt(session: Session, key: str, *, now: datetime, limit: int, wi
     if result.rowcount == 1:
         return None
     row = _row(session, key)
-    locked_until = _as_utc(row.locked_until, now)
+    locked_until = as_utc(row.locked_until)
     if locked_until is not None and locked_until > now:
         return locked_until
-    return _as_utc(row.window_start, now) + window
+    return as_utc(row.window_start) + window
 
 
 def forgive_attempt(session: Session, key: str) -> None:
@@ -138,7 +131,7 @@ def record_failures(session: Session, limits: dict[str, int], *, now: datetime, 
     lockouts = []
     for key in keys:
         row = _row(session, key)
-        locked_until = _as_utc(row.locked_until, now) if row else None
+        locked_until = as_utc(row.locked_until) if row else None
         if row is None or row.failures < limits[key] or (locked_until is not None and locked_until > now):
             continue
         failures = row.failures  # read now: the UPDATE below refreshes `row`

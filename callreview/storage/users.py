@@ -6,13 +6,13 @@ the web layer (`callreview/service/auth.py`); this module stores and finds rows.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlmodel import Field, Session, SQLModel, select
 
 from callreview.storage.errors import StorageError
-from callreview.storage.tables import utcnow
+from callreview.storage.dates import utcnow
 
 ROLES = ("reviewer", "supervisor", "admin")
 
@@ -50,11 +50,6 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     # The session ends at the earlier of this and last_seen_at + the idle timeout.
     expires_at: datetime
-
-
-def as_utc(value: datetime) -> datetime:
-    """Treat a naive datetime (some drivers drop the zone) as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def add_user(session: Session, *, username: str, password_hash: str, role: str, created_by: str) -> User:

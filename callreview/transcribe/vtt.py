@@ -80,14 +80,14 @@ def write_vtt(transcript: Transcript) -> str:
     stretches Whisper may have invented; gaps (audio not decoded) are written as NOTEs too.
     """
     out = ["WEBVTT", f"Language: {transcript.language}", ""]
-    notes = [(g.start, f"NOTE gap {_stamp(g.start)} to {_stamp(g.end)}: {g.reason}"
+    notes = [(g.start, f"NOTE gap {cue_stamp(g.start)} to {cue_stamp(g.end)}: {g.reason}"
                        + (f" (channel {g.channel})" if g.channel is not None else "")) for g in transcript.gaps]
     items: list[tuple[float, int, str]] = [(start, 0, note) for start, note in notes]
     for n, seg in enumerate(transcript.segments, 1):
         cue = []
         if seg.flags:
             cue.append(f"NOTE flagged: {', '.join(seg.flags)}\n")
-        cue.append(f"{n}\n{_stamp(seg.start)} --> {_stamp(seg.end)}\n<v {seg.speaker}>{_escape(seg.text.strip())}</v>")
+        cue.append(f"{n}\n{cue_stamp(seg.start)} --> {cue_stamp(seg.end)}\n<v {seg.speaker}>{_escape(seg.text.strip())}</v>")
         items.append((seg.start, 1, "\n".join(cue)))
     items.sort(key=lambda it: (it[0], it[1]))
     out.extend(block + "\n" for _, _, block in items)
@@ -129,12 +129,13 @@ def _seconds(stamp: str) -> float:
     return round(hours * 3600 + minutes * 60 + seconds, 3)
 
 
-def _stamp(seconds: float) -> str:
+def cue_stamp(seconds: float, decimal: str = ".") -> str:
+    """A cue time, `00:01:16.210`; SRT writes the same with a comma before the milliseconds."""
     ms = int(round(seconds * 1000))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+    return f"{h:02d}:{m:02d}:{s:02d}{decimal}{ms:03d}"
 
 
 def _escape(text: str) -> str:

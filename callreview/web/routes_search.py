@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 
 from callreview.core.mentions import KINDS
 from callreview.core.policy import VERDICTS
+from callreview.core.vocabulary import Decision
 from callreview.service.auth import Principal
 from callreview.service.search import search_calls
 from callreview.storage.search import InvalidSearchQuery
@@ -21,7 +22,7 @@ from callreview.web.query import choice, parse_day
 from callreview.web.templating import render
 
 router = APIRouter()
-DECISIONS = ("dispatched", "declined", "none")
+DECISIONS = (*Decision, "none")  # none: no decision was logged
 
 
 @router.get("/search")

@@ -8,14 +8,14 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from callreview.core.doubts import describe_doubt
 from callreview.core.mentions import KINDS, QUALIFIERS
 from callreview.core.policy import REASON_TEXT, REASONS, VERDICTS
-from callreview.web.settings import WebSettings
-from callreview.core.doubts import describe_doubt
-from callreview.web.transcript_view import QUALIFIER_TEXT, tag_label
-from callreview.storage.dispositions import DISPOSITIONS
-from callreview.storage.users import as_utc
+from callreview.core.vocabulary import Disposition
+from callreview.storage.dates import as_utc
 from callreview.storage.search import MARK_END, MARK_START
+from callreview.web.settings import WebSettings
+from callreview.web.transcript_view import QUALIFIER_TEXT, tag_label
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -60,7 +60,7 @@ def make_templates(web: WebSettings) -> Jinja2Templates:
     env.filters.update(local_time=local_time, clock=_clock, highlight=_highlight, tag_label=tag_label,
                        doubt_text=describe_doubt)
     env.globals.update(REASON_TEXT=REASON_TEXT, REASONS=REASONS, VERDICTS=VERDICTS, KINDS=KINDS,
-                       QUALIFIERS=QUALIFIERS, QUALIFIER_TEXT=QUALIFIER_TEXT, DISPOSITIONS=DISPOSITIONS,
+                       QUALIFIERS=QUALIFIERS, QUALIFIER_TEXT=QUALIFIER_TEXT, DISPOSITIONS=tuple(Disposition),
                        TIMEZONE=web.timezone)
     return templates
 
