@@ -17,7 +17,7 @@ All patterns are case-insensitive and must start and end on a word boundary.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -82,6 +82,59 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class PolicyList:
+    """`policy_list`: bases listed together ("a criminal warrant, a crime, or an emergency") are policy."""
+
+    kinds: frozenset[str]
+    joiner: re.Pattern
+    rules: frozenset[str]  # the mention rules whose finds may be read as part of such a list
+    max_gap_words: int = 8
+
+
+@dataclass(frozen=True)
+class SpeakerRefusal:
+    """`speaker_refusal`: a refusal only counts from the police; the others' "no" is read as `instead`."""
+
+    not_refused_by: tuple[str, ...] = ("ice",)
+    instead: str = "negated"
+
+
+@dataclass(frozen=True)
+class WarrantResolution:
+    """`warrant_resolution`: words that make a warrant inactive, and the question that asks for its charge."""
+
+    inactive: re.Pattern
+    # A question about what a warrant is for ("what's the charge on it?"): crimes named in the answer (the
+    # next segment) are the warrant's charge, not the incident at hand.
+    charge_question: re.Pattern | None = None
+
+
+@dataclass(frozen=True)
+class Usability:
+    """`usability`: when a transcript is too noisy or too little English to tag (see core.usability)."""
+
+    noise: re.Pattern
+    trouble: re.Pattern
+    english: re.Pattern
+    min_english_words: int = 12
+    min_english_ratio: float = 0.15
+    noisy_segment_share: float = 0.5
+    troubled_noisy_share: float = 0.25
+    min_trouble_phrases: int = 2
+    # a short call whose speakers keep losing each other never got to a request, noise markers or not
+    short_call_words: int = 0
+
+
+@dataclass(frozen=True)
+class AnsweredDenial:
+    """`answered_denial`: an officer's question answered "no" ("Is anybody hurt?" "No.") negates its mention."""
+
+    asked_by: frozenset[str]
+    kinds: frozenset[str]
+    answer: re.Pattern
+
+
+@dataclass(frozen=True)
 class Rules:
     """A compiled rules file. Immutable, so one instance can be shared by every worker."""
 
@@ -98,11 +151,11 @@ class Rules:
     status_words: re.Pattern
     status_window: int
     status_previous_segments: int
-    policy_list: dict = field(default_factory=dict)
-    speaker_refusal: dict = field(default_factory=dict)
-    resolution: dict = field(default_factory=dict)
-    usability: dict = field(default_factory=dict)
-    answered_denial: dict = field(default_factory=dict)
+    policy_list: PolicyList
+    speaker_refusal: SpeakerRefusal
+    resolution: WarrantResolution
+    usability: Usability
+    answered_denial: AnsweredDenial | None = None  # None: the section is absent; no answer negates
     doubt_rules: tuple[DoubtRule, ...] = ()
     # A deciding word Whisper gave a lower probability than this is unsure (uncertain_transcript); 0 = off.
     min_word_probability: float = 0.0
@@ -139,12 +192,44 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
     if not isinstance(data, dict):
         raise InvalidRules(source, "the rules file must be a mapping with version, lexicons, mentions, qualifiers")
     version = _require(data, "version", (str, int, float), source)
-    lexicons = _expand_lexicons(_require(data, "lexicons", dict, source), source)
-    compile_ = _Compiler(lexicons, source)
+    compile_ = _Compiler(_expand_lexicons(_require(data, "lexicons", dict, source), source), source)
+    qual = _require(data, "qualifiers", dict, source)
+    priority = tuple(_require(qual, "priority", list, source, "qualifiers"))
+    if sorted(priority) != sorted(QUALIFIERS):
+        raise InvalidRules(source, f"qualifiers.priority must list each of {', '.join(QUALIFIERS)} once")
+    status = _require(data, "immigration_status", dict, source)
+    refusal = data.get("speaker_refusal") or {}
+    return Rules(
+        version=str(version), source=source,
+        mention_rules=_mention_rules(_require(data, "mentions", list, source), compile_),
+        exclusions=_exclusions(data.get("exclusions") or [], compile_),
+        triggers=_triggers(_require(qual, "triggers", list, source, "qualifiers"), compile_),
+        pseudo_triggers=tuple(compile_(p, f"qualifiers.pseudo[{i}]") for i, p in enumerate(qual.get("pseudo") or [])),
+        terminators=compile_(_require(qual, "terminators", str, source, "qualifiers"), "qualifiers.terminators",
+                             bounded=False),
+        qualifier_priority=priority,
+        clause_openers=compile_(_require(qual, "clause_openers", str, source, "qualifiers"),
+                                "qualifiers.clause_openers"),
+        present_markers=compile_(_require(qual, "present_markers", str, source, "qualifiers"),
+                                 "qualifiers.present_markers"),
+        status_words=compile_(_require(status, "pattern", str, source, "immigration_status"),
+                              "immigration_status.pattern"),
+        status_window=int(status.get("window", 12)),
+        status_previous_segments=int(status.get("previous_segments", 0)),
+        policy_list=_policy_list(_require(data, "policy_list", dict, source), compile_),
+        speaker_refusal=SpeakerRefusal(not_refused_by=tuple(refusal.get("not_refused_by", ("ice",))),
+                                       instead=refusal.get("instead", "negated")),
+        resolution=_warrant_resolution(data.get("warrant_resolution") or {}, compile_),
+        usability=_usability(_require(data, "usability", dict, source), compile_),
+        answered_denial=_answered_denial(data.get("answered_denial") or {}, compile_),
+        doubt_rules=_doubt_rules(data.get("doubts") or [], compile_),
+        min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
+    )
 
-    mention_rules = []
-    seen_ids: set[str] = set()
-    for i, item in enumerate(_require(data, "mentions", list, source)):
+
+def _mention_rules(items: list, compile_: _Compiler) -> tuple[MentionRule, ...]:
+    source, rules, seen_ids = compile_.source, [], set()
+    for i, item in enumerate(items):
         where = f"mentions[{i}]"
         _check_mapping(item, where, source)
         rule_id = _require(item, "id", str, source, where)
@@ -158,29 +243,28 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         if qualifier is not None and qualifier not in QUALIFIERS:
             raise InvalidRules(source, f"{where} ({rule_id}): qualifier {qualifier!r} is not one of {', '.join(QUALIFIERS)}")
         for j, pattern in enumerate(_patterns(item, source, where)):
-            mention_rules.append(MentionRule(
+            rules.append(MentionRule(
                 id=rule_id, kind=kind, pattern=compile_(pattern, f"{where} ({rule_id}) pattern {j}"),
                 qualifier=qualifier, status_sensitive=bool(item.get("status_sensitive", False)),
                 weak=_why(item, source, where)))
+    return tuple(rules)
 
-    exclusions = []
-    for i, item in enumerate(data.get("exclusions") or []):
+
+def _exclusions(items: list, compile_: _Compiler) -> tuple[Exclusion, ...]:
+    source, exclusions = compile_.source, []
+    for i, item in enumerate(items):
         where = f"exclusions[{i}]"
         _check_mapping(item, where, source)
         rule_id = _require(item, "id", str, source, where)
         kinds = _kinds(item, source, where)
         for j, pattern in enumerate(_patterns(item, source, where)):
             exclusions.append(Exclusion(rule_id, kinds, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
+    return tuple(exclusions)
 
-    qual = _require(data, "qualifiers", dict, source)
-    priority = tuple(_require(qual, "priority", list, source, "qualifiers"))
-    if sorted(priority) != sorted(QUALIFIERS):
-        raise InvalidRules(source, f"qualifiers.priority must list each of {', '.join(QUALIFIERS)} once")
-    terminators = compile_(_require(qual, "terminators", str, source, "qualifiers"), "qualifiers.terminators",
-                           bounded=False)
-    pseudo = tuple(compile_(p, f"qualifiers.pseudo[{i}]") for i, p in enumerate(qual.get("pseudo") or []))
-    triggers = []
-    for i, item in enumerate(_require(qual, "triggers", list, source, "qualifiers")):
+
+def _triggers(items: list, compile_: _Compiler) -> tuple[Trigger, ...]:
+    source, triggers = compile_.source, []
+    for i, item in enumerate(items):
         where = f"qualifiers.triggers[{i}]"
         _check_mapping(item, where, source)
         rule_id = _require(item, "id", str, source, where)
@@ -199,43 +283,50 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
                                     compile_(pattern, f"{where} ({rule_id}) pattern {j}"), kinds,
                                     bool(item.get("stop_at_comma", False)), bool(item.get("clause_start", False)),
                                     bool(item.get("ignore_terminators", False)), _why(item, source, where)))
-    clause_openers = compile_(_require(qual, "clause_openers", str, source, "qualifiers"), "qualifiers.clause_openers")
-    present_markers = compile_(_require(qual, "present_markers", str, source, "qualifiers"), "qualifiers.present_markers")
-    policy = _require(data, "policy_list", dict, source)
-    policy_list = {
-        "kinds": _kinds(policy, source, "policy_list"),
-        "joiner": compile_(_require(policy, "joiner", str, source, "policy_list"), "policy_list.joiner"),
-        "rules": frozenset(_require(policy, "rules", list, source, "policy_list")),
-        "max_gap_words": int(policy.get("max_gap_words", 8)),
-    }
+    return tuple(triggers)
 
-    status = _require(data, "immigration_status", dict, source)
-    status_words = compile_(_require(status, "pattern", str, source, "immigration_status"), "immigration_status.pattern")
 
-    resolution = data.get("warrant_resolution") or {}
-    compiled_resolution = {
-        "inactive": compile_(_require(resolution, "inactive", str, source, "warrant_resolution"),
-                             "warrant_resolution.inactive"),
-        # optional: a question about what a warrant is for ("what's the charge on it?"); crimes named in
-        # the answer (the next segment) are the warrant's charge, not the incident at hand.
-        "charge_question": (compile_(resolution["charge_question"], "warrant_resolution.charge_question")
-                            if resolution.get("charge_question") else None),
-    }
-    usability = _require(data, "usability", dict, source)
-    compiled_usability = {
-        "noise": compile_(_require(usability, "noise", str, source, "usability"), "usability.noise", bounded=False),
-        "trouble": compile_(_require(usability, "trouble", str, source, "usability"), "usability.trouble"),
-        "english": compile_(_require(usability, "english", str, source, "usability"), "usability.english"),
-        "min_english_words": int(usability.get("min_english_words", 12)),
-        "min_english_ratio": float(usability.get("min_english_ratio", 0.15)),
-        "noisy_segment_share": float(usability.get("noisy_segment_share", 0.5)),
-        "troubled_noisy_share": float(usability.get("troubled_noisy_share", 0.25)),
-        "min_trouble_phrases": int(usability.get("min_trouble_phrases", 2)),
-        # a short call whose speakers keep losing each other never got to a request, noise markers or not
-        "short_call_words": int(usability.get("short_call_words", 0)),
-    }
-    doubt_rules = []
-    for i, item in enumerate(data.get("doubts") or []):
+def _policy_list(section: dict, compile_: _Compiler) -> PolicyList:
+    source = compile_.source
+    return PolicyList(kinds=_kinds(section, source, "policy_list"),
+                      joiner=compile_(_require(section, "joiner", str, source, "policy_list"), "policy_list.joiner"),
+                      rules=frozenset(_require(section, "rules", list, source, "policy_list")),
+                      max_gap_words=int(section.get("max_gap_words", 8)))
+
+
+def _warrant_resolution(section: dict, compile_: _Compiler) -> WarrantResolution:
+    inactive = _require(section, "inactive", str, compile_.source, "warrant_resolution")
+    question = section.get("charge_question")
+    return WarrantResolution(
+        inactive=compile_(inactive, "warrant_resolution.inactive"),
+        charge_question=compile_(question, "warrant_resolution.charge_question") if question else None)
+
+
+def _usability(section: dict, compile_: _Compiler) -> Usability:
+    source = compile_.source
+    numbers = {name: kind(section[name]) for name, kind in (
+        ("min_english_words", int), ("min_english_ratio", float), ("noisy_segment_share", float),
+        ("troubled_noisy_share", float), ("min_trouble_phrases", int), ("short_call_words", int)) if name in section}
+    return Usability(
+        noise=compile_(_require(section, "noise", str, source, "usability"), "usability.noise", bounded=False),
+        trouble=compile_(_require(section, "trouble", str, source, "usability"), "usability.trouble"),
+        english=compile_(_require(section, "english", str, source, "usability"), "usability.english"),
+        **numbers)
+
+
+def _answered_denial(section: dict, compile_: _Compiler) -> AnsweredDenial | None:
+    if not section:
+        return None
+    source = compile_.source
+    return AnsweredDenial(
+        asked_by=frozenset(_require(section, "asked_by", list, source, "answered_denial")),
+        kinds=_kinds(section, source, "answered_denial"),
+        answer=compile_(_require(section, "answer", str, source, "answered_denial"), "answered_denial.answer"))
+
+
+def _doubt_rules(items: list, compile_: _Compiler) -> tuple[DoubtRule, ...]:
+    source, doubts = compile_.source, []
+    for i, item in enumerate(items):
         where = f"doubts[{i}]"
         _check_mapping(item, where, source)
         rule_id = _require(item, "id", str, source, where)
@@ -244,26 +335,8 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
             raise InvalidRules(source, f"{where} ({rule_id}): kind {kind!r} is not one of {', '.join(KINDS)}")
         why = _require(item, "why", str, source, where)
         for j, pattern in enumerate(_patterns(item, source, where)):
-            doubt_rules.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
-    refusal = data.get("speaker_refusal") or {}
-    denial = data.get("answered_denial") or {}
-    compiled_denial = {
-        "asked_by": frozenset(_require(denial, "asked_by", list, source, "answered_denial")),
-        "kinds": _kinds(denial, source, "answered_denial"),
-        "answer": compile_(_require(denial, "answer", str, source, "answered_denial"), "answered_denial.answer"),
-    } if denial else {}
-    return Rules(
-        version=str(version), source=source, mention_rules=tuple(mention_rules), exclusions=tuple(exclusions),
-        triggers=tuple(triggers), pseudo_triggers=pseudo, terminators=terminators, qualifier_priority=priority,
-        clause_openers=clause_openers, present_markers=present_markers,
-        status_words=status_words, status_window=int(status.get("window", 12)),
-        status_previous_segments=int(status.get("previous_segments", 0)), policy_list=policy_list,
-        speaker_refusal={"not_refused_by": tuple(refusal.get("not_refused_by", ("ice",))),
-                         "instead": refusal.get("instead", "negated")},
-        resolution=compiled_resolution, usability=compiled_usability, answered_denial=compiled_denial,
-        doubt_rules=tuple(doubt_rules),
-        min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
-    )
+            doubts.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
+    return tuple(doubts)
 
 
 class _Compiler:

@@ -75,8 +75,8 @@ def tag_transcript(segments: Sequence[Segment], rules: Rules) -> list[Mention]:
             # a weak reading is weak only as long as it is the reading: a policy list overrides it
             first_reading, why = weak[id(c)]
             why = why if qualifier == first_reading else None
-            if qualifier == "refused" and seg.speaker in rules.speaker_refusal["not_refused_by"]:
-                qualifier = rules.speaker_refusal["instead"]
+            if qualifier == "refused" and seg.speaker in rules.speaker_refusal.not_refused_by:
+                qualifier = rules.speaker_refusal.instead
             mentions.append(Mention(
                 kind=c.kind, segment=index, speaker=seg.speaker, start=seg.start, end=seg.end,
                 char_start=c.start, char_end=c.end, text=text[c.start:c.end], rule=c.rule, qualifier=qualifier,
@@ -96,19 +96,19 @@ def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], 
     else: "I'll send a car for the assault. Is anybody hurt?" "No." leaves the assault standing.
     """
     cfg = rules.answered_denial
-    if not cfg:
+    if cfg is None:
         return mentions
-    asked_by = cfg["asked_by"]
+    asked_by = cfg.asked_by
     denied = {question for question, answer in _exchanges(texts)
               if segments[question].speaker in asked_by and segments[answer].speaker not in asked_by
-              and cfg["answer"].match((texts[answer] or "").lstrip(" \"'-\u2014"))}
+              and cfg.answer.match((texts[answer] or "").lstrip(" \"'-\u2014"))}
 
     def in_last_sentence(m: Mention) -> bool:
         rest = (texts[m.segment] or "")[m.char_end:].rstrip(" \"')\u201d.?!\u2026")
         return not _SENTENCE_BREAK.search(rest)
 
     return [replace(m, qualifier="negated", weak=None)
-            if m.qualifier is None and m.segment in denied and m.kind in cfg["kinds"] and in_last_sentence(m)
+            if m.qualifier is None and m.segment in denied and m.kind in cfg.kinds and in_last_sentence(m)
             else m for m in mentions]
 
 
@@ -125,7 +125,7 @@ def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | No
 
     Whisper splits turns and drops punctuation, so the question is the nearest earlier non-empty segment.
     """
-    question = rules.resolution.get("charge_question")
+    question = rules.resolution.charge_question
     if question is None:
         return mentions
     answers = {answer for asked, answer in _exchanges(texts) if question.search(texts[asked] or "")}
@@ -172,7 +172,7 @@ def _find_candidates(text: str, previous: list[str], rules: Rules) -> list[_Cand
             if rule.status_sensitive and _near_status_words(text, m.start(), m.end(), previous, rules):
                 continue
             found.append(_Candidate(rule.kind, m.start(), m.end(), rule.id, rule.qualifier,
-                                    rule.status_sensitive, rule.id in rules.policy_list["rules"], rule.weak))
+                                    rule.status_sensitive, rule.id in rules.policy_list.rules, rule.weak))
     return _drop_overlaps(found)
 
 
@@ -204,14 +204,14 @@ def _drop_overlaps(found: list[_Candidate]) -> list[_Candidate]:
 def _mark_policy_lists(text: str, qualified: list[tuple[_Candidate, str | None]], rules: Rules):
     """Bases listed with "or" ("a criminal warrant, a crime, or an emergency") are policy, not reports."""
     policy = rules.policy_list
-    listable = sorted((c for c, q in qualified if c.policy_listable and c.kind in policy["kinds"]),
+    listable = sorted((c for c, q in qualified if c.policy_listable and c.kind in policy.kinds),
                       key=lambda c: c.start)
     chains: list[list[_Candidate]] = []
     for c in listable:
         if chains:
             prev = chains[-1][-1]
             gap = text[prev.end:c.start]
-            if c.start >= prev.end and len(_WORD.findall(gap)) <= policy["max_gap_words"] and not re.search(r"[.!?;]", gap):
+            if c.start >= prev.end and len(_WORD.findall(gap)) <= policy.max_gap_words and not re.search(r"[.!?;]", gap):
                 chains[-1].append(c)
                 continue
         chains.append([c])
@@ -219,7 +219,7 @@ def _mark_policy_lists(text: str, qualified: list[tuple[_Candidate, str | None]]
     for chain in chains:
         kinds = {c.kind for c in chain}
         between = text[chain[0].start:chain[-1].end]
-        if len(kinds) >= 2 and policy["joiner"].search(between):
+        if len(kinds) >= 2 and policy.joiner.search(between):
             in_policy.update(id(c) for c in chain)
     # A listed basis is policy even where a warrant nearby made it look like a warrant's old charge.
     return [(c, "refused" if id(c) in in_policy and q in (None, "historical") else q) for c, q in qualified]

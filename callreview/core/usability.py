@@ -38,17 +38,17 @@ def is_unusable(segments: Sequence[Segment], language: str | None, rules: Rules)
     texts = [seg.text or "" for seg in segments if not seg.flags and (seg.text or "").strip()]
     if not texts:
         return True
-    noisy = sum(1 for t in texts if cfg["noise"].search(t))
-    clean = " ".join(cfg["noise"].sub(" ", t) for t in texts)
-    english_words = len(cfg["english"].findall(clean))
+    noisy = sum(1 for t in texts if cfg.noise.search(t))
+    clean = " ".join(cfg.noise.sub(" ", t) for t in texts)
+    english_words = len(cfg.english.findall(clean))
     all_words = max(1, len(_WORD.findall(clean)))
     # Terse radio English has few function words in all, but they are still a good share of its words.
-    if english_words < cfg["min_english_words"] and english_words / all_words < cfg["min_english_ratio"]:
+    if english_words < cfg.min_english_words and english_words / all_words < cfg.min_english_ratio:
         return True
     share = noisy / len(texts)
-    if share >= cfg["noisy_segment_share"]:
+    if share >= cfg.noisy_segment_share:
         return True
-    trouble = sum(len(cfg["trouble"].findall(t)) for t in texts)
-    if all_words < cfg.get("short_call_words", 0) and trouble >= cfg["min_trouble_phrases"]:
+    trouble = sum(len(cfg.trouble.findall(t)) for t in texts)
+    if all_words < cfg.short_call_words and trouble >= cfg.min_trouble_phrases:
         return True
-    return share >= cfg["troubled_noisy_share"] and trouble >= cfg["min_trouble_phrases"]
+    return share >= cfg.troubled_noisy_share and trouble >= cfg.min_trouble_phrases

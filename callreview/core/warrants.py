@@ -70,7 +70,7 @@ def _kind_for(m: Mention, typed: list[Mention], denied: set[str]) -> tuple[str |
 
 
 def _retire_inactive(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
-    inactive = rules.resolution["inactive"]
+    inactive = rules.resolution.inactive
     findings = [(i, m.start()) for i, text in enumerate(texts) if text for m in inactive.finditer(text)]
     if not findings:
         return mentions
