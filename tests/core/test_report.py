@@ -1,7 +1,7 @@
 """callreview.service.report on the sample calls: the counts match the database; HTML and PDF are produced."""
 import base64
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func
@@ -11,7 +11,8 @@ from calldata import add_call, dispose, load_samples
 from callreview.service.report import build_report, render_html, render_pdf, weekly_chart_png
 from callreview.storage.tables import Call, DecisionLogRecord, ReviewItem
 
-TODAY = datetime.now(timezone.utc).date()
+# Tomorrow: a call taken in after midnight (the run crossed it) still falls inside "up to today".
+UNTIL = datetime.now(timezone.utc).date() + timedelta(days=1)
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def samples(session):
 
 def test_report_counts_match_the_database(samples):
     # The sample with no log counts by its intake day (today), so the period runs to today.
-    report = build_report(samples, date(2017, 1, 1), TODAY)
+    report = build_report(samples, date(2017, 1, 1), UNTIL)
     s = samples
     assert report.calls == s.exec(select(func.count()).select_from(Call)).one() == 3
     for decision in ("dispatched", "declined"):
@@ -48,7 +49,7 @@ def test_period_is_by_received_day(samples):
 
 
 def test_quotes_are_redacted(samples):
-    report = build_report(samples, date(2017, 1, 1), TODAY)
+    report = build_report(samples, date(2017, 1, 1), UNTIL)
     html = render_html(report)
     assert "Two units sent to assist ICE at the apartment." in html
     for name in ("Lowry", "Reyes", "Dunn", "Marsh", "Hale", "Voss"):
