@@ -58,3 +58,37 @@ def test_only_callreview_is_installed_as_a_top_level_package():
     data = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
     assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["callreview*"]
     assert data["project"]["scripts"] == {"callreview": "callreview.cli.app:main"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_module_imports_itself_back_through_others():
+    """No import loop, not even through an import inside a function (storage.db <-> storage.migrate was one)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {alias.name for alias in node.names}
+        graph[_module_name(path)] = deps
+    graph = {name: {d for d in deps if d in graph and d != name} for name, deps in graph.items()}
+
+    def loop_from(start: str) -> list[str] | None:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            name, path = stack.pop()
+            for dep in graph[name]:
+                if dep == start:
+                    return path + [start]
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, path + [dep]))
+        return None
+
+    loops = {name: loop for name in graph if (loop := loop_from(name))}
+    assert loops == {}

@@ -4,13 +4,13 @@ Example: callreview run samples/ && callreview queue
 """
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from pathlib import Path
 
 import typer
 
+from callreview.cli.actor import cli_actor
 from callreview.cli.logs import configure_package_logging
 from callreview.cli.output import JsonOption, emit_json, emit_table, fail, stderr
 
@@ -21,14 +21,6 @@ app = typer.Typer(help="Review recorded ICE assistance calls against the logged 
 @app.callback()
 def _every_command() -> None:
     configure_package_logging()
-
-
-def cli_actor() -> str:
-    """Who the audit log names for CLI actions."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no passwd entry in some containers
-        return "cli:unknown"
 
 
 @app.command()

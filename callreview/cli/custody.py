@@ -5,6 +5,7 @@ from datetime import datetime
 
 import typer
 
+from callreview.cli.actor import cli_actor
 from callreview.cli.output import JsonOption, emit_json, emit_table, fail
 
 
@@ -17,7 +18,6 @@ def verify(json_out: bool = JsonOption) -> None:
 
     Example: callreview verify --json
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.custody import verify as verify_custody
     from callreview.storage.db import open_session
     from callreview.storage.settings import StorageSettings
@@ -69,7 +69,6 @@ def purge(before: str = typer.Option(None, "--before", metavar="DATE",
 
     Example: callreview purge --before 2024-01-01 --dry-run
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.custody import purge as purge_archive
     from callreview.service.custody import retention_cutoff
     from callreview.storage.db import open_session

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
+
+from callreview.cli.actor import cli_actor
 from callreview.cli.output import JsonOption, emit_json, emit_table, fail, marked
 
 DateOption = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
@@ -50,7 +52,6 @@ def search(query: str = typer.Argument(..., help='Words, "exact phrases", prefix
 
     Example: callreview search '"knock on the door" NOT refused' --decision dispatched --from 2017-06-01
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.search import search_calls
     from callreview.storage.dates import DateOutOfRange
     from callreview.storage.search import MARK_END, MARK_START, InvalidSearchQuery
@@ -78,7 +79,6 @@ def export(call_id: str = typer.Argument(..., help="The call's id, e.g. CR-SAMPL
 
     Example: callreview export CR-SAMPLE-002 --format vtt --out CR-SAMPLE-002.vtt
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.exports import FORMATS, ExportError, export_call_transcript
 
     if fmt not in FORMATS:
@@ -99,7 +99,6 @@ def export_queue(out: Path = typer.Option(..., "--out", help="CSV file to write.
 
     Example: callreview export-queue --out queue.csv
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.exports import export_queue as export_items
 
     if status not in ("open", "closed", "all"):
@@ -114,7 +113,6 @@ def export_dispositions(out: Path = typer.Option(..., "--out", help="CSV file to
 
     Example: callreview export-dispositions --out dispositions.csv
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.exports import export_dispositions as export_all_dispositions
 
     with _session() as session:
@@ -130,7 +128,6 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
 
     Example: callreview report --from 2017-01-01 --to 2017-12-31 --out report.html
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.report import export_report, render_html, render_pdf, report_tables
     from callreview.storage.dates import DateOutOfRange
 

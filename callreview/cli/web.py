@@ -5,6 +5,7 @@ import sys
 
 import typer
 
+from callreview.cli.actor import cli_actor
 from callreview.cli.output import JsonOption, emit_json, emit_table, fail
 
 user_app = typer.Typer(help="Web app accounts.", no_args_is_help=True)
@@ -40,7 +41,6 @@ def user_add(name: str = typer.Argument(..., help="Sign-in name: lower-case lett
 
     Example: printf '%s\\n' "$PASSWORD" | callreview user add alice --role reviewer --password-stdin
     """
-    from callreview.cli.app import cli_actor
     from callreview.service.auth import PasswordTooShort
     from callreview.service.users import InvalidUsername, create_user
     from callreview.storage.db import open_session

@@ -8,32 +8,29 @@ Dask processes), while the stages of one call stay in order. A call that still f
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from prefect import Flow, flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from prefect import Flow, flow, get_run_logger, task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
-
-from callreview.core.rules import load_rules  # noqa: E402
-from callreview.core.settings import ReviewSettings  # noqa: E402
-from callreview.flows import ACTOR  # noqa: E402
-from callreview.flows.progress import ProgressListener  # noqa: E402
-from callreview.flows.settings import BatchSettings  # noqa: E402
-from callreview.service.assessment import AssessResult, assess_stored_call  # noqa: E402
-from callreview.service.custody import clean_archive_leftovers  # noqa: E402
-from callreview.service.failures import mark_failed  # noqa: E402
-from callreview.service.inbox_files import display_path, scan_inbox  # noqa: E402
-from callreview.service.intake import IntakeResult, take_in  # noqa: E402
-from callreview.service.transcription import transcribe_call  # noqa: E402
-from callreview.storage.db import open_session  # noqa: E402
-from callreview.storage.settings import StorageSettings  # noqa: E402
-from callreview.transcribe.engine import get_engine  # noqa: E402
-from callreview.transcribe.settings import WhisperSettings  # noqa: E402
+from callreview.core.rules import load_rules
+from callreview.core.settings import ReviewSettings
+from callreview.flows import ACTOR
+from callreview.flows.progress import ProgressListener
+from callreview.flows.settings import BatchSettings
+from callreview.service.assessment import AssessResult, assess_stored_call
+from callreview.service.custody import clean_archive_leftovers
+from callreview.service.failures import mark_failed
+from callreview.service.inbox_files import display_path, scan_inbox
+from callreview.service.intake import IntakeResult, take_in
+from callreview.service.transcription import transcribe_call
+from callreview.storage.db import open_session
+from callreview.storage.settings import StorageSettings
+from callreview.transcribe.engine import get_engine
+from callreview.transcribe.settings import WhisperSettings
 
 
 @dataclass

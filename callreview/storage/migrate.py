@@ -52,12 +52,14 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _cli(argv: list[str]) -> None:
-    from callreview.storage.db import make_engine
+    from sqlalchemy import create_engine
+
     from callreview.storage.settings import StorageSettings
 
     if len(argv) != 2 or argv[0] != "revision":
         raise SystemExit('usage: python -m callreview.storage.migrate revision "message"')
-    engine = make_engine(StorageSettings(), migrate=False)
+    # A plain engine: this module sits below storage.db (which migrates on open), so it never imports it.
+    engine = create_engine(StorageSettings().url)
     with engine.begin() as connection:
         command.revision(_config(connection), message=argv[1], autogenerate=True)
 

@@ -22,7 +22,8 @@ import yaml
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from callreview.cli.app import app, cli_actor
+from callreview.cli.actor import cli_actor
+from callreview.cli.app import app
 from callreview.storage.audit import verify_audit_chain
 from callreview.storage.db import dispose_engines, open_session
 from callreview.storage.settings import StorageSettings
@@ -38,7 +39,7 @@ class Case:
     """One run of a command and the audit rows it must add: (actor, action, object_type, object_id, outcome).
 
     In `argv` and in the rows, {data} is the data folder and {tmp} a scratch folder; actor "cli" stands for
-    `cli:<user>` (callreview.cli.app.cli_actor). `setup` prepares the copy first (a changed rules file).
+    `cli:<user>` (callreview.cli.actor.cli_actor). `setup` prepares the copy first (a changed rules file).
     """
 
     argv: tuple[str, ...]
