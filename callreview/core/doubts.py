@@ -7,6 +7,9 @@ In this order:
 2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, that
    no exclusion of its kind covers, and that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
    him by name" may be a door knock).
+2b. a kind counted and then denied in a later turn, with nothing counting it after the denial ("We have a
+   warrant for him" ... "So this is not a criminal warrant." "No."): the later turn may correct the
+   earlier, so each counted mention before it may not count (rule `denied_later`);
 3. a word of a mention's segment that Whisper heard with less than the rules' `min_word_probability`
    is a doubt about that mention (rule `low_confidence_word`): inside a counted mention it may not count;
    anywhere in the segment of a qualified one (where its trigger is) it may count after all.
@@ -14,6 +17,7 @@ Whether a doubt decides the verdict is `callreview.core.policy`'s question; noth
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from callreview.core.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
@@ -41,9 +45,37 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         if seg.flags or not seg.text:
             continue
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
+    doubts.extend(denied_later(mentions))
     if rules.min_word_probability > 0:
         doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
     return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))
+
+
+DENIED_LATER_RULE = "denied_later"
+
+
+def denied_later(mentions: Sequence[Mention]) -> list[Doubt]:
+    """Doubts for counted mentions of a kind that a later turn denies, when nothing counts it after that.
+
+    Callers correct each other across turns ("What kind of warrant? From the court?" ... "So this is not
+    a criminal warrant." "No, not criminal."): the denial is read where it is said, but the words it
+    corrects were counted turns before. Which reading is right is for a person; this only says where.
+    """
+    found: list[Doubt] = []
+    ordered = sorted(mentions, key=lambda m: (m.segment, m.char_start))
+    for kind in dict.fromkeys(m.kind for m in ordered):
+        of_kind = [m for m in ordered if m.kind == kind]
+        denials = [i for i, m in enumerate(of_kind) if m.qualifier == "negated"]
+        if not denials:
+            continue
+        denial = of_kind[denials[-1]]
+        if any(m.qualifier is None for m in of_kind[denials[-1] + 1:]):
+            continue
+        why = (f"later in the call {denial.speaker} says “{denial.text}” "
+               f"({denial.start:.1f} s) in a denial; it may correct these words")
+        found.extend(replace(_from_mention(m, MAY_NOT_COUNT), rule=DENIED_LATER_RULE, why=why)
+                     for m in of_kind[:denials[-1]] if m.qualifier is None and m.segment < denial.segment)
+    return found
 
 
 def unsure_words(segments: Sequence[Segment], mentions: Sequence[Mention], threshold: float) -> list[Doubt]:
@@ -105,10 +137,13 @@ def _rule_doubts(index: int, seg: Segment, mentions: list[Mention], rules: Rules
             qualifier, trigger = scope.qualify_with(start, end, rule.kind)
             if qualifier is not None and (trigger is None or trigger.weak is None):
                 continue  # firmly denied, past or conditional: nothing to doubt
-            found.setdefault((rule.kind, start, end), Doubt(
-                kind=rule.kind, reading=MAY_COUNT, segment=index, speaker=seg.speaker, start=seg.start,
-                end=seg.end, char_start=start, char_end=end, text=text[start:end], rule=rule.id, why=rule.why))
+            found.setdefault((rule.kind, start, end), _doubt(index, seg, rule, start, end))
     return list(found.values())
+
+
+def _doubt(index: int, seg: Segment, rule, start: int, end: int) -> Doubt:
+    return Doubt(kind=rule.kind, reading=MAY_COUNT, segment=index, speaker=seg.speaker, start=seg.start,
+                 end=seg.end, char_start=start, char_end=end, text=seg.text[start:end], rule=rule.id, why=rule.why)
 
 
 _KIND_WORDS = {"criminal_warrant": "a criminal warrant", "immigration_warrant": "an immigration warrant",

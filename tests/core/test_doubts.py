@@ -139,3 +139,24 @@ def test_the_threshold_is_a_checked_number_in_the_rules_file():
     data["transcript_confidence"] = {"min_word_probability": 1.5}
     with pytest.raises(InvalidRules, match="min_word_probability must be a number from 0 to 1"):
         compile_rules(data, "rules.yaml")
+
+
+def test_a_warrant_denied_in_a_later_turn_sends_its_dispatch_to_a_person_naming_the_denial():
+    segs = call(("ice", "We have a felony warrant for him, he is in the blue house."),
+                ("officer", "So this is not a criminal warrant, it is the deportation order?"),
+                ("ice", "Yes, the deportation order. Not criminal, no."))
+    result = assess_call(DISPATCHED, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    [doubt] = result.doubts
+    assert (doubt.kind, doubt.reading, doubt.segment, doubt.rule) == ("criminal_warrant", "may_not_count", 0,
+                                                                      "denied_later")
+    assert "later in the call" in doubt.why and "officer" in doubt.why
+
+
+def test_a_denial_the_call_takes_back_leaves_the_warrant_counted():
+    segs = call(("officer", "Is it a criminal warrant or not?"),
+                ("ice", "It's not a criminal warrant, sorry, I misread. It's the felony warrant, burglary, "
+                        "circuit court."),
+                ("officer", "A felony warrant for burglary. Okay."))
+    assert all(d.rule != "denied_later" for d in find_doubts(segs, tag_transcript(segs, RULES), RULES))
+    assert assess_call(DISPATCHED, segs, "en", RULES).verdict.verdict == "consistent"
