@@ -337,7 +337,8 @@ def _processes_of(token: str, session: int) -> list[dict]:
 
 def _decoding(processes: list[dict], folder: Path) -> bool:
     """An ffmpeg of the run is decoding a recording inside `folder`."""
-    return any(Path(p["cmd"][0]).name == "ffmpeg" and "f32le" in p["cmd"] and
+    # a process caught while exiting has an empty command line
+    return any(p["cmd"] and Path(p["cmd"][0]).name == "ffmpeg" and "f32le" in p["cmd"] and
                any(arg.startswith(str(folder)) for arg in p["cmd"]) for p in processes)
 
 
