@@ -159,7 +159,8 @@ def _archive_files(storage) -> list[str]:
     return sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("kill_point", range(10))
+# Six points: killed after the first to the sixth intake (and a random delay), one and two workers in turn.
+@pytest.mark.parametrize("kill_point", range(6))
 def test_a_batch_killed_mid_run_is_finished_by_the_next_run_exactly_once(kill_point, crash_inbox, clean_run,
                                                                           tmp_path, storage_settings):
     inbox = _copy_inbox(crash_inbox, tmp_path / "inbox")
