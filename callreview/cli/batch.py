@@ -34,6 +34,9 @@ def serve(inbox: Path = typer.Option(None, "--inbox", help="Inbox folder (defaul
         Cron(schedule, timezone=batch.timezone)
     except ValueError as exc:
         raise fail(f"schedule {schedule!r} is not a valid cron expression: {exc}") from None
+    from callreview.flows.prefect_server import start_owned_server
+
+    start_owned_server()  # a temporary API server that dies with this command, however it ends
     configured_flow(batch).serve(name=DEPLOYMENT_NAME, cron=schedule,
                                  parameters={"inbox": str(Path(folder).resolve())},
                                  description="Process new call recordings in the inbox.")

@@ -415,3 +415,31 @@ def test_killing_callreview_run_leaves_no_process_behind(point, orphan_inbox, or
     assert state["open_items"] == orphan_clean_run["open_items"]  # the queue is what a clean run leaves
     assert state["counts"] == orphan_clean_run["counts"]
     assert state["audit"] == {"intake": 5, "transcribe": 5, "assess": 5}
+
+
+def test_killing_callreview_serve_leaves_no_process_behind(tmp_path, tmp_path_factory):
+    """`serve` runs for days on Prefect's temporary server when no PREFECT_API_URL is set; a kill -9 of it
+    (or the OOM killer) must take that server along, as for `run`."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    token = uuid.uuid4().hex
+    env = cli_env(tmp_path / "data")
+    env.pop("PREFECT_API_URL")
+    env.update(PREFECT_HOME=str(tmp_path_factory.getbasetemp() / "serve-prefect-home"), CALLREVIEW_TEST_RUN=token,
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
+    proc = subprocess.Popen(["callreview", "serve", "--inbox", str(inbox), "--cron", "0 2 * * *"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not any("prefect.server.api.server:create_app" in p["cmd"] for p in _processes_of(token, proc.pid)):
+        if proc.poll() is not None:
+            pytest.fail(f"callreview serve ended on its own: {proc.stderr.read()[-3000:]}")
+        assert time.monotonic() < deadline, "callreview serve never started its server"
+        time.sleep(0.05)
+    time.sleep(2)  # serving now, or still registering the deployment: either way the server is in use
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    deadline = time.monotonic() + 15
+    while (left := _processes_of(token, proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == [], f"left behind after killing serve: {left}"
