@@ -443,3 +443,38 @@ def test_killing_callreview_serve_leaves_no_process_behind(tmp_path, tmp_path_fa
     while (left := _processes_of(token, proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == [], f"left behind after killing serve: {left}"
+
+
+def test_killing_a_run_on_a_local_dask_cluster_leaves_no_worker_behind(orphan_inbox, whisper_pack, tmp_path,
+                                                                      tmp_path_factory):
+    """With CALLREVIEW_DASK_ADDRESS=local the batch spawns Dask worker processes (and their nannies): a
+    kill -9 of the command alone must take them along, as it takes Prefect's server."""
+    inbox = _copy_inbox(orphan_inbox, tmp_path / "inbox")
+    token = uuid.uuid4().hex
+    env = cli_env(tmp_path / "data", CALLREVIEW_DASK_ADDRESS="local", CALLREVIEW_WORKERS="2",
+                  CALLREVIEW_TEST_RUN=token, CALLREVIEW_WHISPER_ENGINE="faster-whisper",
+                  CALLREVIEW_WHISPER_MODEL=str(whisper_pack), CALLREVIEW_WHISPER_BEAM_SIZE="1")
+    env.pop("PREFECT_API_URL")
+    env.update(PREFECT_HOME=str(tmp_path_factory.getbasetemp() / "dask-prefect-home"),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
+    proc = subprocess.Popen(["callreview", "run", str(inbox), "--json"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+    def workers() -> list[dict]:
+        return [p for p in _processes_of(token, proc.pid) if "multiprocessing.spawn" in " ".join(p["cmd"])]
+
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while len(workers()) < 2:
+        if proc.poll() is not None:
+            pytest.fail(f"callreview run ended before its Dask workers started: {proc.stderr.read()[-3000:]}")
+        assert time.monotonic() < deadline, "the Dask workers never started"
+        time.sleep(0.05)
+    time.sleep(3)  # the workers take their first tasks
+    assert proc.poll() is None, "the batch ended before the kill"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    deadline = time.monotonic() + 30  # a nanny notices its parent is gone within seconds
+    while (left := _processes_of(token, proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == [], f"left behind after a kill on Dask: {left}"
