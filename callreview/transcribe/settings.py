@@ -44,8 +44,9 @@ class WhisperSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CALLREVIEW_WHISPER_", extra="ignore", frozen=True)
 
     engine: Literal["openai-whisper", "faster-whisper"] = Field(
-        "openai-whisper", description="Which Whisper implementation decodes: openai-whisper (PyTorch) or "
-                                      "faster-whisper (CTranslate2, int8 on CPU, about twice as fast).")
+        "faster-whisper", description="Which Whisper implementation decodes: faster-whisper (CTranslate2, int8 "
+                                      "on CPU; the default: same accuracy, several times faster, and half the "
+                                      "memory, see docs/transcription.md) or openai-whisper (PyTorch, float32).")
     model: str = Field(
         "auto", min_length=1,
         description="A model name (tiny.en, base, small, ... downloaded on first use on a connected machine) or a "

@@ -19,7 +19,8 @@ def err(result) -> str:
 
 
 def test_transcribe_json_on_a_tone_call(random_pt, stereo_tone_wav):
-    result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--model", str(random_pt), "--json"])
+    result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--engine", "openai-whisper", "--model", str(random_pt),
+                                 "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["segments"] == [] and data["engine"] == "openai-whisper" and not data["imported"]
@@ -27,20 +28,22 @@ def test_transcribe_json_on_a_tone_call(random_pt, stereo_tone_wav):
 
 
 def test_transcribe_vtt(random_pt, stereo_tone_wav):
-    result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--model", str(random_pt), "--vtt"])
+    result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--engine", "openai-whisper", "--model", str(random_pt),
+                                 "--vtt"])
     assert result.exit_code == 0 and result.stdout.startswith("WEBVTT")
 
 
 def test_bad_recording_is_one_clear_line(tmp_path, random_pt):
     bad = tmp_path / "notes.mp3"
     bad.write_text("not audio")
-    result = runner.invoke(app, ["transcribe", str(bad), "--model", str(random_pt)])
+    result = runner.invoke(app, ["transcribe", str(bad), "--engine", "openai-whisper", "--model", str(random_pt)])
     assert result.exit_code == 1 and "notes.mp3:notarecognisableaudiofile" in err(result)
     assert "Traceback" not in result.output
 
 
 def test_missing_model_and_bad_engine(stereo_tone_wav, tmp_path):
-    result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--model", str(tmp_path / "gone.pt")])
+    result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--engine", "openai-whisper", "--model",
+                                 str(tmp_path / "gone.pt")])
     assert result.exit_code == 1 and "gone.pt:nosuchfileorfolder" in err(result)
     result = runner.invoke(app, ["transcribe", str(stereo_tone_wav), "--engine", "whisper.cpp"])
     assert result.exit_code == 1 and "CALLREVIEW_WHISPER_ENGINE" in err(result)

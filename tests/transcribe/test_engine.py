@@ -217,14 +217,14 @@ def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone
 
 def test_missing_model_path(tmp_path):
     with pytest.raises(ModelError, match=r"gone\.pt: no such file or folder"):
-        get_engine(WhisperSettings(model=str(tmp_path / "gone.pt")))
+        get_engine(WhisperSettings(engine="openai-whisper", model=str(tmp_path / "gone.pt")))
 
 
 def test_corrupt_checkpoint(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint" * 100)
     with pytest.raises(ModelError, match=r"bad\.pt: not a usable openai-whisper checkpoint"):
-        get_engine(WhisperSettings(model=str(bad)))
+        get_engine(WhisperSettings(engine="openai-whisper", model=str(bad)))
 
 
 def test_corrupt_ctranslate2_folder(tmp_path, tiny_en_pack):
