@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import HTTPException, Path, Query
 
-from callreview.storage.dates import FIRST_DAY, LAST_DAY
+from callreview.storage.dates import DateOutOfRange, check_day
 
 # Ids are PostgreSQL `integer` columns; a larger number cannot name a row, and SQLite overflows on it.
 MAX_ID = 2 ** 31 - 1
@@ -30,15 +30,17 @@ class BadInput(HTTPException):
 
 
 def parse_day(name: str, value: str | None) -> date | None:
-    """A YYYY-MM-DD value from FIRST_DAY to LAST_DAY, or None when empty."""
+    """A YYYY-MM-DD value from storage.dates.FIRST_DAY to LAST_DAY, or None when empty."""
     if not value:
         return None
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise BadInput(name, value, f"{name} must be a date like 2017-06-05, got {value!r}") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise BadInput(name, value, f"{name} must be a day from {FIRST_DAY} to {LAST_DAY}, got {value!r}")
+    try:
+        check_day(name, day)
+    except DateOutOfRange as exc:
+        raise BadInput(name, value, str(exc)) from None
     return day
 
 

@@ -6,7 +6,6 @@ answers Range requests (206 + Content-Range), which the audio element needs to s
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -21,7 +20,7 @@ from callreview.web.query import ItemId
 from callreview.web.transcript_view import transcript_findings, transcript_timeline
 from callreview.web.templating import render
 from callreview.storage.dispositions import claim_expired
-from callreview.storage.tables import utcnow
+from callreview.storage.dates import parse_instant, utcnow
 
 router = APIRouter()
 
@@ -39,7 +38,7 @@ def call_page(call_id: str, request: Request, db: DbDep, web: WebDep,
     detail = view_call(db, principal.actor, call_id)
     item = _open_item(detail)
     expired = item is not None and bool(item["claimed_by"]) and claim_expired(
-        datetime.fromisoformat(item["claimed_at"]) if item["claimed_at"] else None, utcnow() - web.claim_lifetime)
+        parse_instant(item["claimed_at"]) if item["claimed_at"] else None, utcnow() - web.claim_lifetime)
     may_dispose = (principal.role == "reviewer" and item is not None
                    and (item["claimed_by"] in (None, principal.username) or expired))
     return render(request, "call.html", {

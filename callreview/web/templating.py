@@ -12,7 +12,7 @@ from callreview.core.doubts import describe_doubt
 from callreview.core.mentions import KINDS, QUALIFIERS
 from callreview.core.policy import REASON_TEXT, REASONS, VERDICTS
 from callreview.core.vocabulary import Disposition
-from callreview.storage.dates import as_utc
+from callreview.storage.dates import as_utc, parse_instant
 from callreview.storage.search import MARK_END, MARK_START
 from callreview.web.settings import WebSettings
 from callreview.web.transcript_view import QUALIFIER_TEXT, tag_label
@@ -53,7 +53,7 @@ def make_templates(web: WebSettings) -> Jinja2Templates:
         if value is None:
             return ""
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            value = parse_instant(value)
         return as_utc(value).astimezone(zone).strftime(fmt)
 
     env = templates.env
