@@ -153,6 +153,7 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
                    "dispatched_without_basis": result.dispatched_without_basis, "verdicts": result.verdicts,
                    "reasons": result.reasons, "dispositions": result.dispositions,
                    "weeks": [[w.isoformat(), n] for w, n in result.weeks], "out": str(out) if out else None,
+                   "audit_sample": result.audit_sample, "miss_rate_upper": result.miss_rate_upper,
                    "audit_head": head})
         return
     if out is not None:

@@ -64,6 +64,7 @@ class Reason(StrEnum):
     declined_despite_emergency = "declined_despite_emergency"
     uncertain_evidence = "uncertain_evidence"
     uncertain_transcript = "uncertain_transcript"
+    random_audit = "random_audit"  # never a verdict's: a consistent call drawn for audit (callreview.core.sampling)
 
 
 @dataclass(frozen=True)
@@ -95,4 +96,8 @@ REASON_INFO: dict[Reason, ReasonInfo] = {
     Reason.uncertain_transcript: ReasonInfo(
         "The call looks consistent, but speech recognition was unsure of a word the verdict rests on; heard "
         "differently it could be a mismatch. Listen to the marked words.", "high"),
+    # Low: the sample checks the machine, and must not push real findings down the queue.
+    Reason.random_audit: ReasonInfo(
+        "Drawn at random for audit: the machine found this call consistent. Confirm if it is in fact a mismatch, "
+        "dismiss if it is consistent.", "low"),
 }

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlmodel import Session
 
-from callreview.core.vocabulary import Disposition
+from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event, commit_refusal
 from callreview.service.queue_view import QueueEntry, QueueFilters, queue_entries
 from callreview.storage import dispositions as items
@@ -35,6 +35,7 @@ def queue_assessment(session: Session, assessment: AssessmentRecord) -> tuple[Re
     - an item already made for this assessment is returned as is;
     - an open item from an earlier assessment with the same verdict and reasons carries over (a re-check
       under new rules that finds the same problem keeps the reviewer's claim and history);
+    - an open audit item (`random_audit`) stays open while the call is still consistent;
     - any other open item no longer applies and is closed with the reason;
     - a new item is opened only when the verdict calls for one and none carried over.
     """
@@ -43,6 +44,8 @@ def queue_assessment(session: Session, assessment: AssessmentRecord) -> tuple[Re
         return existing, False
     carried = None
     for item in open_items_for_call(session, assessment.call_pk):
+        if json.loads(item.reasons_json) == [Reason.random_audit] and assessment.verdict == "consistent":
+            continue  # drawn for audit and still consistent: the audit stands, under any rules
         same = item.verdict == assessment.verdict and item.reasons_json == assessment.reasons_json
         if same and carried is None and needs_item(assessment.verdict):
             carried = item

@@ -22,7 +22,8 @@ from sqlmodel import Session
 from callreview.core.mentions import BASIS_KINDS
 from callreview.core.policy import REASON_TEXT
 from callreview.core.redaction import redact
-from callreview.core.vocabulary import Disposition
+from callreview.core.sampling import miss_rate_upper_bound
+from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event
 from callreview.storage.audit import audit_head
 from callreview.storage.dates import DateOutOfRange, check_period, utcnow
@@ -47,6 +48,10 @@ class Report:
     reasons: dict[str, int]                   # mismatch and needs_review reasons, calls per reason
     dispositions: dict[str, dict[str, int]]   # reason -> disposition -> review items
     quotes: list[tuple[str, str, str]] = field(default_factory=list)  # (call id, reasons, redacted note)
+    # Consistent calls drawn for audit (`callreview sample`): disposition -> items, and the one-sided 95%
+    # Clopper-Pearson upper bound on the machine's miss rate from the decided ones (confirmed = a miss).
+    audit_sample: dict[str, int] = field(default_factory=dict)
+    miss_rate_upper: float | None = None
     # The audit log's head as the figures were read: anyone holding the database, the key and the
     # checkpoints can confirm with `callreview verify` that the log still runs through it.
     audit_rows: int = 0
@@ -85,6 +90,10 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
     for (reason, disposition), n in dispositions_of_calls(session, [c.call_id for c in flagged]).items():
         dispositions.setdefault(reason, dict.fromkeys(DISPOSITIONS, 0))[disposition] = n
     quotes = [(c.call_id, ", ".join(c.reasons), redact(c.notes, c.people)) for c in flagged if c.notes]
+    audited = {d: n for (reason, d), n in dispositions_of_calls(
+        session, [c.call_id for c in calls if c.verdict == "consistent"]).items() if reason == Reason.random_audit}
+    audit_sample = {d: audited.get(d, 0) for d in DISPOSITIONS}
+    decided = audit_sample["confirmed"] + audit_sample["dismissed"]
     head = audit_head(session)
     return Report(date_from=date_from, date_to=date_to, generated_at=utcnow(), calls=len(calls),
                   decisions={k: decisions.get(k, 0) for k in ("dispatched", "declined", "not logged")},
@@ -92,7 +101,9 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
                   dispatched_without_basis=sum(1 for c in calls if c.decision == "dispatched" and not c.basis),
                   weeks=weeks, verdicts=dict(Counter(c.verdict or "not assessed" for c in calls)),
                   reasons=dict(sorted(reasons.items())), dispositions=dict(sorted(dispositions.items())),
-                  quotes=quotes, audit_rows=head.rows, audit_head=head.hash)
+                  quotes=quotes, audit_sample=audit_sample,
+                  miss_rate_upper=miss_rate_upper_bound(audit_sample["confirmed"], decided),
+                  audit_rows=head.rows, audit_head=head.hash)
 
 
 def export_report(session: Session, actor: str, date_from: date, date_to: date, destination: str,
@@ -169,6 +180,11 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list]]]:
          [[r, reason_text[r], n] for r, n in report.reasons.items()]),
         ("How reviewers disposed of them", ["reason", *DISPOSITIONS],
          [[r, *(d.get(k, 0) for k in DISPOSITIONS)] for r, d in report.dispositions.items()]),
+        ("Audit of calls the machine found consistent (drawn at random)", ["drawn", *DISPOSITIONS,
+                                                                           "miss rate, 95% upper bound"],
+         [[sum(report.audit_sample.values()), *(report.audit_sample.get(k, 0) for k in DISPOSITIONS),
+           "-" if report.miss_rate_upper is None else f"{report.miss_rate_upper:.1%}"]]
+         if report.audit_sample and sum(report.audit_sample.values()) else []),
     ]
 
 

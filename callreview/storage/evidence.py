@@ -7,7 +7,8 @@ in the same transaction, what it wrote, read back from the database:
 - `transcribe`: "transcript": `transcript_record` (the version's fields, one digest per segment, one over
   the gaps, one over everything);
 - `dispose`: "disposition_id" beside the "disposition" and "note" it always carried;
-- `assess`, `claim_item`, `release_item`, `dispose`: "review_items": `item_states` of the items it changed.
+- `assess`, `sample`, `claim_item`, `release_item`, `dispose`: "review_items": `item_states` of the items it
+  changed.
 `verify_evidence` re-derives each row the same way and names every one that differs from its event, has
 no event, or has an event but is gone. Rows whose events predate this (no record in the detail) are
 counted as not covered, except dispositions, whose events always carried the disposition and the note.
@@ -34,7 +35,7 @@ _TRANSCRIPT_FIELDS = ("call_pk", "version", "engine", "model", "language", "impo
 _SEGMENT_FIELDS = ("idx", "start", "end", "speaker", "text", "confidence", "avg_logprob", "no_speech_prob",
                    "compression_ratio", "channel", "flags_json", "words_json")
 _ITEM_FIELDS = ("status", "claimed_by", "close_reason", "verdict", "reasons_json")
-_STATE_ACTIONS = ("assess", "claim_item", "release_item", "dispose")
+_STATE_ACTIONS = ("assess", "sample", "claim_item", "release_item", "dispose")
 
 
 def _plain(value):

@@ -14,9 +14,11 @@ def item_for_assessment(session: Session, assessment_pk: int) -> ReviewItem | No
     return session.exec(select(ReviewItem).where(ReviewItem.assessment_pk == assessment_pk)).first()
 
 
-def add_review_item(session: Session, assessment: AssessmentRecord) -> ReviewItem:
+def add_review_item(session: Session, assessment: AssessmentRecord, reasons: list[str] | None = None) -> ReviewItem:
+    """An open item for `assessment`, with its reasons, or `reasons` (an audit draw's `random_audit`)."""
     item = ReviewItem(call_pk=assessment.call_pk, assessment_pk=assessment.id, verdict=assessment.verdict,
-                      reasons_json=assessment.reasons_json, status="open")
+                      reasons_json=assessment.reasons_json if reasons is None else json.dumps(reasons),
+                      status="open")
     session.add(item)
     session.flush()
     return item

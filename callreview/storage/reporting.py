@@ -42,18 +42,23 @@ class PeriodCall:
     people: tuple[str, ...]  # names the log gives (officer, requester), for redacting quotes
 
 
+def _period(session: Session, date_from: date, date_to: date):
+    """(call, its log or None, its current assessment or None) for each call of the period."""
+    start, end = period_bounds(date_from, date_to)
+    return session.exec(
+        select(Call, DecisionLogRecord, AssessmentRecord)
+        .join(DecisionLogRecord, DecisionLogRecord.call_pk == Call.id, isouter=True)
+        .join(AssessmentRecord, and_(AssessmentRecord.call_pk == Call.id,
+                                     AssessmentRecord.is_current == True), isouter=True)  # noqa: E712
+        .where(or_(and_(DecisionLogRecord.received_at >= start, DecisionLogRecord.received_at < end),
+                   and_(DecisionLogRecord.id.is_(None), Call.created_at >= start, Call.created_at < end)))
+        .order_by(Call.id))
+
+
 def calls_in_period(session: Session, date_from: date, date_to: date) -> list[PeriodCall]:
     """Every call received (or, with no log, taken in) in the period, oldest first."""
-    start, end = period_bounds(date_from, date_to)
-    stmt = (select(Call, DecisionLogRecord, AssessmentRecord)
-            .join(DecisionLogRecord, DecisionLogRecord.call_pk == Call.id, isouter=True)
-            .join(AssessmentRecord, and_(AssessmentRecord.call_pk == Call.id,
-                                         AssessmentRecord.is_current == True), isouter=True)  # noqa: E712
-            .where(or_(and_(DecisionLogRecord.received_at >= start, DecisionLogRecord.received_at < end),
-                       and_(DecisionLogRecord.id.is_(None), Call.created_at >= start, Call.created_at < end)))
-            .order_by(Call.id))
     rows = []
-    for call, log, assessment in session.exec(stmt):
+    for call, log, assessment in _period(session, date_from, date_to):
         at = log.received_at if log is not None else call.created_at
         rows.append(PeriodCall(
             call_id=call.call_id, at=as_utc(at), decision=log.decision if log else None,
@@ -62,6 +67,35 @@ def calls_in_period(session: Session, date_from: date, date_to: date) -> list[Pe
             notes=log.notes if log else None,
             people=tuple(p for p in ((log.commanding_officer, log.requester) if log else ()) if p)))
     return sorted(rows, key=lambda r: (r.at, r.call_id))
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """A call of the period as the audit draw needs it (callreview.core.sampling.Candidate, plus where it is)."""
+
+    call_pk: int
+    call_id: str
+    sha256: str
+    received_at: datetime
+    officer: str | None
+    verdict: str | None
+    assessment_pk: int | None
+    item_id: int | None  # the review item already made for the current assessment, if any
+
+
+def sample_rows(session: Session, date_from: date, date_to: date) -> list[SampleRow]:
+    """Every call of the period (as `calls_in_period` counts them) with its recording hash and review item."""
+    rows = [(call, log, assessment) for call, log, assessment in _period(session, date_from, date_to)]
+    assessed = [a.id for _, _, a in rows if a is not None]
+    items = dict(session.exec(select(ReviewItem.assessment_pk, ReviewItem.id)
+                              .where(ReviewItem.assessment_pk.in_(assessed))).all()) if assessed else {}
+    return [SampleRow(call_pk=call.id, call_id=call.call_id, sha256=call.sha256,
+                      received_at=as_utc(log.received_at if log is not None else call.created_at),
+                      officer=log.commanding_officer if log is not None else None,
+                      verdict=assessment.verdict if assessment is not None else None,
+                      assessment_pk=assessment.id if assessment is not None else None,
+                      item_id=items.get(assessment.id) if assessment is not None else None)
+            for call, log, assessment in rows]
 
 
 @dataclass(frozen=True)

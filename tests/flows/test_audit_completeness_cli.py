@@ -92,6 +92,11 @@ ACTS: dict[str, tuple[Case, ...]] = {
                Case(("report", "--from", "0001-01-01", "--to", "2017-12-31"),
                     (("cli", "export_report", "report", "0001-01-01..2017-12-31", "invalid_date_from"),),
                     exit_code=2)),
+    # One sample event per draw: ok (items made, or none new), dry_run, or a refusal with its outcome.
+    "sample": (Case(("sample", "--from", "2017-01-01", "--to", "2017-12-31", "--rate", "0.5", "--json"),
+                    (("cli", "sample", "period", "2017-01-01..2017-12-31", "ok"),)),
+               Case(("sample", "--from", "2017-01-01", "--to", "2017-12-31", "--rate", "2"),
+                    (("cli", "sample", "period", "2017-01-01..2017-12-31", "invalid"),), exit_code=2)),
     "user add": (Case(("user", "add", "alice", "--role", "reviewer", "--password-stdin", "--json"),
                       (("cli", "user_add", "user", "alice", "ok"),), stdin=PASSWORD + "\n"),),
 }
