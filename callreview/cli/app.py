@@ -142,9 +142,9 @@ def show(call_id: str, json_out: bool = JsonOption) -> None:
 # Each area keeps its commands in its own module with a `register(app)` function; a missing module is an
 # install error to see, not a command to drop silently.
 def _register_subcommands() -> None:
-    from callreview.cli import batch, custody, review, sampling, search, transcribe, web
+    from callreview.cli import batch, custody, packet, review, sampling, search, transcribe, web
 
-    for module in (review, transcribe, web, search, sampling, custody, batch):
+    for module in (review, transcribe, web, search, sampling, packet, custody, batch):
         module.register(app)
 
 

@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from callreview.core.errors import ReviewError
 from callreview.service.audited import commit_event
-from callreview.service.records import row_to_segment
+from callreview.service.records import record_to_transcript
 from callreview.storage import calls as store
 from callreview.storage.queue import list_items
 from callreview.storage.reporting import list_dispositions
-from callreview.transcribe.segments import Gap, Transcript
+from callreview.transcribe.segments import Transcript
 from callreview.transcribe.vtt import cue_stamp, write_vtt
 
 FORMATS = ("vtt", "srt")
@@ -40,11 +40,7 @@ def current_transcript_of(session: Session, call_id: str) -> Transcript:
     record = store.current_transcript(session, call.id)
     if record is None:
         raise ExportError(call_id, "has no transcript yet (it has not been transcribed)")
-    segments = tuple(row_to_segment(r) for r in store.segments_of(session, record.id))
-    gaps = tuple(Gap(start=g.start, end=g.end, reason=g.reason, channel=g.channel)
-                 for g in store.gaps_of(session, record.id))
-    return Transcript(language=record.language or "en", segments=segments, engine=record.engine,
-                      model=record.model, imported=record.imported, gaps=gaps)
+    return record_to_transcript(session, record)
 
 
 def transcript_vtt(session: Session, call_id: str) -> str:

@@ -5,10 +5,12 @@ import json
 
 from callreview.core.decisions import DecisionLog
 from callreview.core.mentions import Mention
-from callreview.storage.calls import LogFields
+from sqlmodel import Session
+
+from callreview.storage.calls import LogFields, gaps_of, segments_of
 from callreview.storage.dates import parse_instant
-from callreview.storage.tables import DecisionLogRecord, GapRecord, SegmentRecord, TagRecord
-from callreview.transcribe.segments import Gap, Segment, Word
+from callreview.storage.tables import DecisionLogRecord, GapRecord, SegmentRecord, TagRecord, TranscriptRecord
+from callreview.transcribe.segments import Gap, Segment, Transcript, Word
 
 
 def segment_to_row(idx: int, seg: Segment) -> SegmentRecord:
@@ -24,6 +26,14 @@ def row_to_segment(row: SegmentRecord) -> Segment:
                    no_speech_prob=row.no_speech_prob, compression_ratio=row.compression_ratio,
                    words=tuple(Word(*w) for w in json.loads(row.words_json or "[]")),
                    flags=tuple(json.loads(row.flags_json or "[]")), channel=row.channel)
+
+
+def record_to_transcript(session: Session, record: TranscriptRecord) -> Transcript:
+    """A stored transcript version, segments and gaps, as the core Transcript."""
+    segments = tuple(row_to_segment(r) for r in segments_of(session, record.id))
+    gaps = tuple(Gap(start=g.start, end=g.end, reason=g.reason, channel=g.channel) for g in gaps_of(session, record.id))
+    return Transcript(language=record.language or "en", segments=segments, engine=record.engine,
+                      model=record.model, imported=record.imported, gaps=gaps)
 
 
 def gap_to_row(gap: Gap) -> GapRecord:

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import event, func
+from sqlalchemy import and_, event, func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
@@ -33,8 +33,8 @@ from sqlmodel import Session, select
 
 from callreview.storage.audit_key import AuditKey, AuditKeyError, create_key, read_key
 from callreview.storage.checkpoints import append_checkpoint
-from callreview.storage.errors import StorageError
 from callreview.storage.dates import utc_iso, utcnow
+from callreview.storage.errors import StorageError
 from callreview.storage.tables import AuditEvent
 from callreview.storage.transactions import AuditConflict, lock_audit_chain
 
@@ -209,6 +209,30 @@ def audit_head(session: Session) -> AuditHead:
     """The log's head as the session's transaction sees it (ids are consecutive, so its id is the row count)."""
     last = session.exec(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     return AuditHead(last.id, last.hash) if last else AuditHead(0, None)
+
+
+def events_about_call(session: Session, call_id: str, item_ids: list[int]) -> list[AuditEvent]:
+    """The rows about one call: on the call itself, on its review items, and the draws that queued it."""
+    rows = session.exec(select(AuditEvent).where(or_(
+        and_(AuditEvent.object_type == "call", AuditEvent.object_id == call_id),
+        and_(AuditEvent.object_type == "review_item", AuditEvent.object_id.in_([str(i) for i in item_ids])),
+        AuditEvent.action == "sample")).order_by(AuditEvent.id))
+    return [r for r in rows if r.action != "sample" or call_id in (_detail(r).get("created") or {})]
+
+
+def chain_links(session: Session, first_id: int, last_id: int) -> list[tuple[int, str, str]]:
+    """(id, prev_hash, hash) of every row from `first_id` to `last_id`: the links between two rows."""
+    return [tuple(r) for r in session.exec(select(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash)
+                                           .where(AuditEvent.id >= first_id, AuditEvent.id <= last_id)
+                                           .order_by(AuditEvent.id))]
+
+
+def _detail(row: AuditEvent) -> dict:
+    try:
+        detail = json.loads(row.detail_json)
+    except ValueError:
+        return {}
+    return detail if isinstance(detail, dict) else {}
 
 
 def count_keyed_rows(session: Session) -> int:

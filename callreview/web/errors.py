@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from callreview.service.access import refuse_bad_input
 from callreview.service.auth import ANONYMOUS
 from callreview.service.calls import CallNotFound, RecordingNotAvailable
+from callreview.service.packet import PacketError
 from callreview.web.deps import storage_for
 from callreview.web.headers import apply_security_headers
 from callreview.web.query import BadInput
@@ -89,6 +90,10 @@ async def _recording_not_available(request: Request, exc: RecordingNotAvailable)
                                      "run `callreview verify`.")
 
 
+async def _packet_error(request: Request, exc: PacketError):
+    return _error_page(request, 404, str(exc))
+
+
 async def _item_not_available(request: Request, exc: ItemNotAvailable):
     return _error_page(request, 409, str(exc))
 
@@ -122,5 +127,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(CallNotFound, _call_not_found)
     app.add_exception_handler(RecordingNotAvailable, _recording_not_available)
+    app.add_exception_handler(PacketError, _packet_error)
     app.add_exception_handler(ItemNotAvailable, _item_not_available)
     app.add_exception_handler(InvalidDisposition, _invalid_disposition)

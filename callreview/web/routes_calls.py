@@ -10,10 +10,11 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from callreview.service.auth import Principal
 from callreview.service.calls import open_recording, view_call
+from callreview.service.packet import export_packet
 from callreview.service.queue import dispose_item
 from callreview.web.deps import DbDep, StorageDep, WebDep, require, require_form
 from callreview.web.query import ItemId
@@ -44,7 +45,8 @@ def call_page(call_id: str, request: Request, db: DbDep, web: WebDep,
     return render(request, "call.html", {
         "call": detail, "timeline": transcript_timeline(detail), "findings": transcript_findings(detail),
         "open_item": item, "claim_expired": expired, "may_dispose": may_dispose,
-        "audio_url": f"/calls/{quote(call_id, safe='')}/audio"})
+        "audio_url": f"/calls/{quote(call_id, safe='')}/audio",
+        "packet_url": f"/calls/{quote(call_id, safe='')}/packet"})
 
 
 @router.get("/calls/{call_id}/audio")
@@ -56,6 +58,16 @@ def call_audio(call_id: str, request: Request, db: DbDep, storage: StorageDep,
     return FileResponse(recording.path, media_type=MEDIA_TYPES.get(recording.format, "application/octet-stream"),
                         content_disposition_type="inline", filename=filename,
                         headers={"X-Content-SHA256": recording.sha256})
+
+
+@router.get("/calls/{call_id}/packet")
+def call_packet(call_id: str, db: DbDep, storage: StorageDep,
+                principal: Annotated[Principal, Depends(require("read_calls"))]):
+    """The call's evidence packet (callreview.service.packet), audited as `export_packet`."""
+    packet = export_packet(db, principal.actor, call_id, storage.archive_dir, "download", lambda data: None)
+    return Response(packet.data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{quote(call_id)}-packet.zip"',
+                             "X-Manifest-SHA256": packet.manifest_sha256})
 
 
 @router.post("/items/{item_id}/disposition")

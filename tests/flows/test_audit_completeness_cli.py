@@ -97,6 +97,12 @@ ACTS: dict[str, tuple[Case, ...]] = {
                     (("cli", "sample", "period", "2017-01-01..2017-12-31", "ok"),)),
                Case(("sample", "--from", "2017-01-01", "--to", "2017-12-31", "--rate", "2"),
                     (("cli", "sample", "period", "2017-01-01..2017-12-31", "invalid"),), exit_code=2)),
+    "packet": (Case(("packet", "CR-SAMPLE-002", "--out", "{tmp}/002.zip"),
+                    (("cli", "export_packet", "call", "CR-SAMPLE-002", "ok"),)),
+               Case(("packet", "CR-NOPE", "--out", "{tmp}/nope.zip"),
+                    (("cli", "export_packet", "call", "CR-NOPE", "not_found"),), exit_code=1),
+               # checking a packet is offline: no database, nothing to audit
+               Case(("packet", "verify", "{tmp}/missing.zip"), (), exit_code=1)),
     "user add": (Case(("user", "add", "alice", "--role", "reviewer", "--password-stdin", "--json"),
                       (("cli", "user_add", "user", "alice", "ok"),), stdin=PASSWORD + "\n"),),
 }

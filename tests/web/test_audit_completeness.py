@@ -163,6 +163,11 @@ def _audio(ctx: Context):
     return (lambda: client.get("/calls/CR-SAMPLE-002/audio", headers={"Range": "bytes=0-99"})), "CR-SAMPLE-002"
 
 
+def _packet(ctx: Context):
+    client = ctx.client_of("reviewer")
+    return (lambda: client.get("/calls/CR-SAMPLE-002/packet")), "CR-SAMPLE-002"
+
+
 def _search(ctx: Context):
     client = ctx.client_of("supervisor")
     return (lambda: client.get("/search?q=knock&decision=dispatched")), "knock"
@@ -204,6 +209,7 @@ RECIPES: dict[tuple[str, str], Callable[[Context], tuple[Request, str]]] = {
     ("POST", "/items/{item_id}/disposition"): _dispose,
     ("GET", "/calls/{call_id}"): _call_page,
     ("GET", "/calls/{call_id}/audio"): _audio,
+    ("GET", "/calls/{call_id}/packet"): _packet,
     ("GET", "/search"): _search,
     ("POST", "/admin/users"): _add_user,
     ("POST", "/admin/users/{username}/active"): _switch_user,
