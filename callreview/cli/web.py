@@ -64,6 +64,77 @@ def user_add(name: str = typer.Argument(..., help="Sign-in name: lower-case lett
     emit_table("user created", list(row), [list(row.values())])
 
 
+conflict_app = typer.Typer(help="Recusal: the officers whose calls a reviewer may not judge.", no_args_is_help=True)
+user_app.add_typer(conflict_app, name="conflict")
+
+
+def _conflict_row(c) -> dict:
+    return {"user": c.username, "officer": c.officer, "reason": c.reason, "added_by": c.created_by,
+            "added_at": c.created_at.isoformat()}
+
+
+@conflict_app.command("add")
+def conflict_add(name: str = typer.Argument(..., help="The reviewer's sign-in name."),
+                 officer: str = typer.Argument(..., help='The officer as decision logs name them, e.g. "Sgt. P. Lowry".'),
+                 reason: str = typer.Option(..., "--reason", help="What ties them: kept in the audit log."),
+                 json_out: bool = JsonOption) -> None:
+    """Recuse a reviewer from every call of an officer (rank and punctuation do not matter).
+
+    Example: callreview user conflict add alice "Sgt. P. Lowry" --reason "brother-in-law"
+    """
+    from callreview.service.conflicts import ConflictRefused, add_conflict
+    from callreview.storage.db import open_session
+    from callreview.storage.settings import StorageSettings
+
+    with open_session(StorageSettings()) as session:
+        try:
+            row = _conflict_row(add_conflict(session, cli_actor(), name, officer, reason))
+        except ConflictRefused as exc:
+            raise fail(str(exc)) from None
+    if json_out:
+        emit_json(row)
+        return
+    emit_table("conflict added", list(row), [list(row.values())])
+
+
+@conflict_app.command("list")
+def conflict_list(name: str = typer.Argument(None, help="Only this reviewer's conflicts."),
+                  json_out: bool = JsonOption) -> None:
+    """List recusals (all, or one reviewer's).
+
+    Example: callreview user conflict list alice --json
+    """
+    from callreview.service.conflicts import view_conflicts
+    from callreview.storage.db import open_session
+    from callreview.storage.settings import StorageSettings
+
+    with open_session(StorageSettings()) as session:
+        rows = [_conflict_row(c) for c in view_conflicts(session, cli_actor(), name)]
+    if json_out:
+        emit_json(rows)
+        return
+    emit_table("conflicts", ["user", "officer", "reason", "added_by", "added_at"], [list(r.values()) for r in rows])
+
+
+@conflict_app.command("remove")
+def conflict_remove(name: str = typer.Argument(..., help="The reviewer's sign-in name."),
+                    officer: str = typer.Argument(..., help="The officer, as the conflict names them.")) -> None:
+    """End a recusal (the audit log keeps it, and who ended it).
+
+    Example: callreview user conflict remove alice "Sgt. P. Lowry"
+    """
+    from callreview.service.conflicts import ConflictRefused, remove_conflict
+    from callreview.storage.db import open_session
+    from callreview.storage.settings import StorageSettings
+
+    with open_session(StorageSettings()) as session:
+        try:
+            remove_conflict(session, cli_actor(), name, officer)
+        except ConflictRefused as exc:
+            raise fail(str(exc)) from None
+    typer.echo(f"{name}: conflict with {officer} removed")
+
+
 def register(app: typer.Typer) -> None:
     app.command("web")(web)
     app.add_typer(user_app, name="user")

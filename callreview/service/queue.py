@@ -7,13 +7,14 @@ writes its audit event in the same transaction as the action, and refusals are a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlmodel import Session
 
 from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event, commit_refusal
+from callreview.service.conflicts import recusal
 from callreview.service.queue_view import QueueEntry, QueueFilters, queue_entries
 from callreview.storage import dispositions as items
 from callreview.storage.evidence import item_states
@@ -73,7 +74,8 @@ class QueuePage:
 
 
 def view_queue(session: Session, actor: str, status: str = "open", *, filters: QueueFilters | None = None,
-               zone: tzinfo = timezone.utc, claim_lifetime: timedelta | None = None) -> QueuePage:
+               zone: tzinfo = timezone.utc, claim_lifetime: timedelta | None = None,
+               viewer: str | None = None) -> QueuePage:
     """List review items, audited as `view_queue` (object `queue`/STATUS).
 
     Shared by the queue page and `callreview queue`. Without `filters` every item of `status` is listed
@@ -87,6 +89,7 @@ def view_queue(session: Session, actor: str, status: str = "open", *, filters: Q
         filters: reason, severity, officer, days and sort order (`callreview.service.queue_view`).
         zone: the time zone whose days the date filters mean.
         claim_lifetime: claims older than this are shown as expired; None: claims never expire.
+        viewer: the reviewer looking; items of officers they are recused from are marked `recused`.
     """
     if filters is not None and filters.status != status:
         raise ValueError(f"view_queue: status {status!r} differs from the filters' {filters.status!r}")
@@ -101,8 +104,30 @@ def view_queue(session: Session, actor: str, status: str = "open", *, filters: Q
     else:
         entries = queue_entries(rows, filters, now=now, zone=zone, stale_before=stale_before)
         detail = {"filters": {k: str(v) for k, v in vars(filters).items() if v}, "items": len(entries)}
+    if viewer is not None:
+        entries = [replace(e, recused=True) if recusal(session, viewer, e.row.commanding_officer) else e
+                   for e in entries]
     commit_event(session, actor=actor, action="view_queue", object_type="queue", object_id=status, detail=detail)
     return QueuePage(entries=entries, officers=sorted({r.commanding_officer for r in rows if r.commanding_officer}))
+
+
+class Recused(items.ItemNotAvailable):
+    """The reviewer may not judge calls of this officer (callreview.service.conflicts)."""
+
+    def __init__(self, item_id: int, reviewer: str, officer: str, reason: str):
+        self.reviewer, self.officer, self.reason = reviewer, officer, reason
+        super().__init__(item_id, f"{reviewer} is recused from calls of {officer} ({reason}); another reviewer "
+                                  "must take it")
+
+
+def _check_recusal(session: Session, actor: str, action: str, item_id: int, reviewer: str, detail: dict) -> None:
+    """Refuse, audited with outcome `recused`, when `reviewer` has a conflict with the call's officer."""
+    officer = items.officer_of_item(session, item_id)
+    conflict = recusal(session, reviewer, officer)
+    if conflict is not None:
+        exc = Recused(item_id, reviewer, officer, conflict.reason)
+        _refused(session, actor, action, item_id, "recused", {**detail, "officer": officer, "problem": exc.problem})
+        raise exc
 
 
 def _refused(session: Session, actor: str, action: str, item_id: int, outcome: str, detail: dict) -> None:
@@ -123,9 +148,11 @@ def claim_item(session: Session, actor: str, item_id: int, *, reviewer: str,
     and the audit detail then names whose claim it replaced (`expired_claim_of`).
 
     Raises:
+        Recused: the reviewer has a conflict with the call's officer (audited with outcome `recused`).
         ItemNotAvailable: closed, missing, or claimed by someone else (audited with outcome `conflict`).
     """
     call_id = items.call_id_of_item(session, item_id)
+    _check_recusal(session, actor, "claim_item", item_id, reviewer, {"call_id": call_id})
     try:
         taken = items.claim_item(session, item_id, reviewer, stale_before=_stale_before(claim_lifetime))
     except items.ItemNotAvailable as exc:
@@ -190,10 +217,12 @@ def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, d
         claim_lifetime: another reviewer's claim older than this no longer keeps `reviewer` out.
 
     Raises:
+        Recused: the reviewer has a conflict with the call's officer (audited with outcome `recused`).
         InvalidDisposition: unknown disposition or an empty note (audited with outcome `invalid`).
         ItemNotAvailable: closed, missing, or claimed by someone else (audited with outcome `conflict`).
     """
     call_id = items.call_id_of_item(session, item_id)
+    _check_recusal(session, actor, "dispose", item_id, reviewer, {"call_id": call_id, "disposition": disposition})
     try:
         if disposition not in DISPOSITIONS:
             raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "

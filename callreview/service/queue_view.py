@@ -65,6 +65,7 @@ class QueueEntry:
     age: str
     reasons_text: list[str]
     claim_expired: bool = False  # claimed, but so long ago that anyone may claim it now
+    recused: bool = False  # the viewer has a conflict with the call's officer: not theirs to take
 
 
 def _local_day(value: datetime | None, zone: tzinfo) -> date | None:

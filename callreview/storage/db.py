@@ -11,6 +11,7 @@ from sqlmodel import Session, create_engine
 
 from callreview.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from callreview.storage import throttle  # noqa: F401  (the web app's sign-in throttle)
+from callreview.storage import conflicts  # noqa: F401  (reviewers' recusals)
 from callreview.storage import users  # noqa: F401  (the web app's accounts and sessions)
 from callreview.storage.audit import AuditAnchor, bind_anchor, unbind_anchors
 from callreview.storage.migrate import upgrade

@@ -17,7 +17,7 @@ from sqlalchemy import case, func, or_, update
 from sqlmodel import Session, select
 
 from callreview.storage.errors import StorageError
-from callreview.storage.tables import Call, Disposition, ReviewItem, utcnow
+from callreview.storage.tables import Call, DecisionLogRecord, Disposition, ReviewItem, utcnow
 
 
 class ItemNotAvailable(StorageError):
@@ -71,6 +71,13 @@ def _claimant(session: Session, item_id: int) -> str | None:
 def call_id_of_item(session: Session, item_id: int) -> str | None:
     """The call_id of a review item's call, or None for an unknown item."""
     return session.exec(select(Call.call_id).join(ReviewItem, ReviewItem.call_pk == Call.id)
+                        .where(ReviewItem.id == item_id)).first()
+
+
+def officer_of_item(session: Session, item_id: int) -> str | None:
+    """The commanding officer the decision log of a review item's call names, or None."""
+    return session.exec(select(DecisionLogRecord.commanding_officer)
+                        .join(ReviewItem, ReviewItem.call_pk == DecisionLogRecord.call_pk)
                         .where(ReviewItem.id == item_id)).first()
 
 

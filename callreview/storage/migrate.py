@@ -24,7 +24,8 @@ def load_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata is complete."""
     import importlib
 
-    for name in ("callreview.storage.tables", "callreview.storage.users", "callreview.storage.throttle"):
+    for name in ("callreview.storage.tables", "callreview.storage.users", "callreview.storage.throttle",
+                 "callreview.storage.conflicts"):
         importlib.import_module(name)
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from callreview.service.auth import Principal
 from callreview.service.calls import open_recording, view_call
+from callreview.service.conflicts import recusal
 from callreview.service.packet import export_packet
 from callreview.service.queue import dispose_item
 from callreview.web.deps import DbDep, StorageDep, WebDep, require, require_form
@@ -40,11 +41,12 @@ def call_page(call_id: str, request: Request, db: DbDep, web: WebDep,
     item = _open_item(detail)
     expired = item is not None and bool(item["claimed_by"]) and claim_expired(
         parse_instant(item["claimed_at"]) if item["claimed_at"] else None, utcnow() - web.claim_lifetime)
-    may_dispose = (principal.role == "reviewer" and item is not None
+    conflict = recusal(db, principal.username, (detail["log"] or {}).get("commanding_officer"))
+    may_dispose = (principal.role == "reviewer" and item is not None and conflict is None
                    and (item["claimed_by"] in (None, principal.username) or expired))
     return render(request, "call.html", {
         "call": detail, "timeline": transcript_timeline(detail), "findings": transcript_findings(detail),
-        "open_item": item, "claim_expired": expired, "may_dispose": may_dispose,
+        "open_item": item, "claim_expired": expired, "may_dispose": may_dispose, "recused": conflict,
         "audio_url": f"/calls/{quote(call_id, safe='')}/audio",
         "packet_url": f"/calls/{quote(call_id, safe='')}/packet"})
 

@@ -30,7 +30,7 @@ def queue_page(request: Request, db: DbDep, web: WebDep,
                            severity=choice("severity", severity, tuple(SEVERITY_RANK)),
                            sort=choice("sort", sort, tuple(SORTS), "severity"))
     page = view_queue(db, principal.actor, filters.status, filters=filters, zone=web.zone,
-                      claim_lifetime=web.claim_lifetime)
+                      claim_lifetime=web.claim_lifetime, viewer=principal.username)
     return render(request, "queue.html", {"entries": page.entries, "filters": filters, "sorts": SORTS,
                                           "severities": tuple(SEVERITY_RANK), "officers": page.officers})
 

@@ -103,6 +103,13 @@ ACTS: dict[str, tuple[Case, ...]] = {
                     (("cli", "export_packet", "call", "CR-NOPE", "not_found"),), exit_code=1),
                # checking a packet is offline: no database, nothing to audit
                Case(("packet", "verify", "{tmp}/missing.zip"), (), exit_code=1)),
+    # Recusals: one event per change or listing, refusals included (the data copy has no users).
+    "user conflict add": (Case(("user", "conflict", "add", "nobody", "Sgt. P. Lowry", "--reason", "cousin"),
+                               (("cli", "conflict_add", "user", "nobody", "refused"),), exit_code=1),),
+    "user conflict list": (Case(("user", "conflict", "list", "--json"),
+                                (("cli", "view_conflicts", "user", "all", "ok"),)),),
+    "user conflict remove": (Case(("user", "conflict", "remove", "nobody", "Sgt. P. Lowry"),
+                                  (("cli", "conflict_remove", "user", "nobody", "not_found"),), exit_code=1),),
     "user add": (Case(("user", "add", "alice", "--role", "reviewer", "--password-stdin", "--json"),
                       (("cli", "user_add", "user", "alice", "ok"),), stdin=PASSWORD + "\n"),),
 }

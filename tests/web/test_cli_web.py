@@ -61,3 +61,19 @@ def test_user_add_refuses_a_taken_name(cli_env):
 def test_web_command_documents_host_and_port():
     result = CliRunner().invoke(app, ["web", "--help"])
     assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output
+
+
+def test_user_conflict_add_list_and_remove(cli_env):
+    runner = CliRunner()
+    assert runner.invoke(app, ["user", "add", "alice", "--role", "reviewer", "--password-stdin"],
+                         input=PASSWORD + "\n").exit_code == 0
+    added = runner.invoke(app, ["user", "conflict", "add", "alice", "Sgt. P. Lowry", "--reason", "brother-in-law",
+                                "--json"])
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["officer"] == "Sgt. P. Lowry"
+    again = runner.invoke(app, ["user", "conflict", "add", "alice", "sergeant p lowry", "--reason", "same man"])
+    assert again.exit_code == 1 and "already has a conflict" in " ".join(again.stderr.split())
+    listed = json.loads(runner.invoke(app, ["user", "conflict", "list", "alice", "--json"]).stdout)
+    assert [(c["user"], c["officer"], c["reason"]) for c in listed] == [("alice", "Sgt. P. Lowry", "brother-in-law")]
+    removed = runner.invoke(app, ["user", "conflict", "remove", "alice", "P. Lowry"])
+    assert removed.exit_code == 0 and json.loads(runner.invoke(app, ["user", "conflict", "list", "--json"]).stdout) == []
