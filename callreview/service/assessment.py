@@ -72,6 +72,19 @@ def assess_stored_call(session: Session, actor: str, call_pk: int, rules: Rules)
                                  "reused_assessment": existing.id, "review_items": after})
         session.commit()
         return AssessResult(call.call_id, existing.verdict, tuple(json.loads(existing.reasons_json)), created)
+    result, detail = assess_current_transcript(session, call_pk, rules)
+    commit_event(session, actor=actor, action="assess", object_type="call", object_id=call.call_id, detail=detail)
+    return result
+
+
+def assess_current_transcript(session: Session, call_pk: int, rules: Rules) -> tuple[AssessResult, dict]:
+    """Tag and check the call's current transcript, store the assessment, update the queue; no commit.
+
+    Returns the result and what the audit event that the caller writes must record of it (the verdict, the
+    rules version and the review items' new states, which `verify` checks the rows by).
+    """
+    call = session.get(Call, call_pk)
+    transcript = store.current_transcript(session, call_pk)
     log_row = store.decision_log_for(session, call_pk)
     log: DecisionLog | None = row_to_log(log_row, call.call_id) if log_row else None
     segments = [row_to_segment(r) for r in store.segments_of(session, transcript.id)]
@@ -83,11 +96,9 @@ def assess_stored_call(session: Session, actor: str, call_pk: int, rules: Rules)
         doubts=[d.to_dict() for d in result.doubts])
     item, created = queue_assessment(session, record)
     store.set_call_status(session, call, "assessed")
-    commit_event(session, actor=actor, action="assess", object_type="call", object_id=call.call_id,
-                 detail={"verdict": record.verdict, "reasons": list(result.verdict.reasons),
-                         "rules_version": record.rules_version, "review_item": item.id if item else None,
-                         "review_items": item_states(session, call_pk=call_pk)})
-    return AssessResult(call.call_id, record.verdict, tuple(result.verdict.reasons), created)
+    detail = {"verdict": record.verdict, "reasons": list(result.verdict.reasons), "rules_version": record.rules_version,
+              "review_item": item.id if item else None, "review_items": item_states(session, call_pk=call_pk)}
+    return AssessResult(call.call_id, record.verdict, tuple(result.verdict.reasons), created), detail
 
 
 def reassess_call(session: Session, actor: str, call_pk: int, rules: Rules) -> Reassessment:

@@ -76,7 +76,8 @@ def decision_log_for(session: Session, call_pk: int) -> DecisionLogRecord | None
 
 
 def add_transcript_version(session: Session, call_pk: int, *, engine: str, model: str, language: str,
-                           imported: bool, segments: list[SegmentRecord], gaps: list[GapRecord]) -> TranscriptRecord:
+                           imported: bool, segments: list[SegmentRecord], gaps: list[GapRecord],
+                           corrected_by: str | None = None, correction_reason: str | None = None) -> TranscriptRecord:
     """Add a new current transcript version; earlier versions stay, marked not current."""
     previous = session.exec(select(TranscriptRecord).where(TranscriptRecord.call_pk == call_pk)).all()
     for old in previous:
@@ -85,7 +86,8 @@ def add_transcript_version(session: Session, call_pk: int, *, engine: str, model
             session.add(old)
     version = max((t.version for t in previous), default=0) + 1
     record = TranscriptRecord(call_pk=call_pk, version=version, engine=engine, model=model, language=language,
-                              imported=imported, is_current=True)
+                              imported=imported, is_current=True, corrected_by=corrected_by,
+                              correction_reason=correction_reason)
     session.add(record)
     session.flush()
     for seg in segments:

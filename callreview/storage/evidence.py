@@ -32,10 +32,13 @@ from callreview.storage.tables import (AuditEvent, Call, DecisionLogRecord, Disp
 _LOG_FIELDS = ("decision", "basis_json", "received_at", "requesting_agency", "requester", "commanding_officer",
                "notes", "source")
 _TRANSCRIPT_FIELDS = ("call_pk", "version", "engine", "model", "language", "imported")
+# Recorded only when set, so the digests of versions made before corrections existed stay as they were.
+_CORRECTION_FIELDS = ("corrected_by", "correction_reason")
 _SEGMENT_FIELDS = ("idx", "start", "end", "speaker", "text", "confidence", "avg_logprob", "no_speech_prob",
                    "compression_ratio", "channel", "flags_json", "words_json")
 _ITEM_FIELDS = ("status", "claimed_by", "close_reason", "verdict", "reasons_json")
-_STATE_ACTIONS = ("assess", "sample", "claim_item", "release_item", "dispose")
+_TRANSCRIPT_ACTIONS = ("transcribe", "correct_transcript")  # each records the version it made
+_STATE_ACTIONS = ("assess", "correct_transcript", "sample", "claim_item", "release_item", "dispose")
 
 
 def _plain(value):
@@ -84,13 +87,17 @@ def _transcript_record(transcript_id: int, meta: dict, segments: list[list], gap
 
 
 def _meta(row) -> dict:
-    return {name: getattr(row, name) for name in _TRANSCRIPT_FIELDS}
+    return {**{name: getattr(row, name) for name in _TRANSCRIPT_FIELDS},
+            **{name: getattr(row, name) for name in _CORRECTION_FIELDS if getattr(row, name) is not None}}
+
+
+def _transcript_columns():
+    return [TranscriptRecord.id, *[getattr(TranscriptRecord, n) for n in _TRANSCRIPT_FIELDS + _CORRECTION_FIELDS]]
 
 
 def transcript_record(session: Session, transcript_pk: int) -> dict:
     """A transcript version as its transcribe event records it, read from the database."""
-    row = session.exec(select(TranscriptRecord.id, *[getattr(TranscriptRecord, n) for n in _TRANSCRIPT_FIELDS])
-                       .where(TranscriptRecord.id == transcript_pk)).one()
+    row = session.exec(select(*_transcript_columns()).where(TranscriptRecord.id == transcript_pk)).one()
     segments = [list(s[1:]) for s in session.exec(select(*_segment_columns())
                                                   .where(SegmentRecord.transcript_pk == transcript_pk)
                                                   .order_by(SegmentRecord.idx, SegmentRecord.id))]
@@ -166,10 +173,10 @@ def verify_evidence(session: Session) -> EvidenceReport:
     """
     report = EvidenceReport()
     calls = dict(session.exec(select(Call.id, Call.call_id)).all())
-    events = _events(session, ("intake", "transcribe", "purge", *_STATE_ACTIONS))
+    events = _events(session, ("intake", *_TRANSCRIPT_ACTIONS, "purge", *_STATE_ACTIONS))
     purged = {e.object_id for e in events if e.action == "purge" and e.object_type == "call" and e.outcome == "ok"}
     _check_decision_logs(session, calls, [e for e in events if e.action == "intake" and e.outcome == "ok"], report)
-    _check_transcripts(session, calls, purged, [e for e in events if e.action == "transcribe"], report)
+    _check_transcripts(session, calls, purged, [e for e in events if e.action in _TRANSCRIPT_ACTIONS], report)
     _check_dispositions(session, calls, [e for e in events if e.action == "dispose" and e.outcome == "ok"], report)
     _check_review_items(session, calls, [e for e in events if e.action in _STATE_ACTIONS], report)
     return report
@@ -228,8 +235,7 @@ def _check_transcripts(session, calls, purged, transcribes, report) -> None:
             legacy.add((e.object_id, e.detail.get("version")))
     segments = _grouped(session, _segment_columns(), (SegmentRecord.transcript_pk, SegmentRecord.idx, SegmentRecord.id))
     gaps = _grouped(session, _gap_columns(), (GapRecord.transcript_pk, GapRecord.start, GapRecord.id))
-    columns = [TranscriptRecord.id, *[getattr(TranscriptRecord, n) for n in _TRANSCRIPT_FIELDS]]
-    for row in session.exec(select(*columns).order_by(TranscriptRecord.id)):
+    for row in session.exec(select(*_transcript_columns()).order_by(TranscriptRecord.id)):
         call_id = calls.get(row.call_pk)
         found = recorded.pop(row.id, None)
         if found is None:

@@ -76,6 +76,9 @@ class TranscriptRecord(SQLModel, table=True):
     imported: bool = False
     is_current: bool = Field(default=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # A reviewer's correction of the version before (callreview.service.corrections): who, and why.
+    corrected_by: str | None = None
+    correction_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SegmentRecord(SQLModel, table=True):

@@ -7,11 +7,13 @@ user is written to the audit log, because a reviewer probing another role's page
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
+from callreview.core.rules import Rules
 from callreview.service.access import refuse_access, reject_form
 from callreview.service.auth import Principal, SessionPolicy, resolve_session, same_token
 from callreview.service.throttle import ThrottlePolicy
@@ -72,8 +74,23 @@ def storage_for(request: Request) -> StorageSettings:
     return request.app.dependency_overrides.get(get_storage, get_storage)()
 
 
+def get_rules() -> Rules:
+    """The rules in force (CALLREVIEW_RULES, else the packaged file), for re-assessing a corrected call."""
+    from callreview.core.settings import ReviewSettings
+
+    return _rules_at(str(ReviewSettings().rules or ""))
+
+
+@lru_cache(maxsize=4)
+def _rules_at(path: str) -> Rules:
+    from callreview.core.rules import load_rules
+
+    return load_rules(path or None)
+
+
 StorageDep = Annotated[StorageSettings, Depends(get_storage)]
 WebDep = Annotated[WebSettings, Depends(get_web)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
 
 
 def get_db(storage: StorageDep) -> Iterator[Session]:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from callreview.service.access import refuse_bad_input
 from callreview.service.auth import ANONYMOUS
 from callreview.service.calls import CallNotFound, RecordingNotAvailable
+from callreview.service.corrections import CorrectionRefused
 from callreview.service.packet import PacketError
 from callreview.web.deps import storage_for
 from callreview.web.headers import apply_security_headers
@@ -94,6 +95,10 @@ async def _packet_error(request: Request, exc: PacketError):
     return _error_page(request, 404, str(exc))
 
 
+async def _correction_refused(request: Request, exc: CorrectionRefused):
+    return _error_page(request, 404 if exc.problem == "no such call" else 422, str(exc))
+
+
 async def _item_not_available(request: Request, exc: ItemNotAvailable):
     return _error_page(request, 409, str(exc))
 
@@ -128,5 +133,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CallNotFound, _call_not_found)
     app.add_exception_handler(RecordingNotAvailable, _recording_not_available)
     app.add_exception_handler(PacketError, _packet_error)
+    app.add_exception_handler(CorrectionRefused, _correction_refused)
     app.add_exception_handler(ItemNotAvailable, _item_not_available)
     app.add_exception_handler(InvalidDisposition, _invalid_disposition)

@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from callreview.service.auth import Principal
 from callreview.service.calls import open_recording, view_call
 from callreview.service.conflicts import recusal
+from callreview.service.corrections import correct_segment, versions_of, word_diff
 from callreview.service.packet import export_packet
 from callreview.service.queue import dispose_item
-from callreview.web.deps import DbDep, StorageDep, WebDep, require, require_form
+from callreview.web.deps import DbDep, RulesDep, StorageDep, WebDep, require, require_form
 from callreview.web.query import ItemId
 from callreview.web.transcript_view import transcript_findings, transcript_timeline
 from callreview.web.templating import render
@@ -70,6 +71,23 @@ def call_packet(call_id: str, db: DbDep, storage: StorageDep,
     return Response(packet.data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{quote(call_id)}-packet.zip"',
                              "X-Manifest-SHA256": packet.manifest_sha256})
+
+
+@router.post("/calls/{call_id}/segments/{segment}/correction")
+def correct(call_id: str, segment: Annotated[int, Path(ge=0, le=1_000_000)], db: DbDep, rules: RulesDep,
+            principal: Annotated[Principal, Depends(require_form("work_queue"))],
+            text: Annotated[str, Form(max_length=5000)] = "", reason: Annotated[str, Form(max_length=2000)] = ""):
+    """A reviewer's correction of one segment: a new transcript version, and the call assessed again."""
+    correct_segment(db, principal.actor, principal.username, call_id, segment, text, reason, rules)
+    return RedirectResponse(f"/calls/{quote(call_id, safe='')}?msg=corrected#seg-{segment}", status_code=303)
+
+
+@router.get("/calls/{call_id}/versions")
+def versions(call_id: str, request: Request, db: DbDep,
+             principal: Annotated[Principal, Depends(require("read_calls"))]):
+    """Every transcript version of the call, and what each correction changed, word by word."""
+    found = versions_of(db, principal.actor, call_id)
+    return render(request, "versions.html", {"call_id": call_id, "versions": found, "word_diff": word_diff})
 
 
 @router.post("/items/{item_id}/disposition")

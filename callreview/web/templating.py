@@ -21,6 +21,8 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 # Fixed messages shown after a redirect (`?msg=`): the query string picks one, it never supplies text.
 MESSAGES = {
+    "corrected": "Correction saved as a new transcript version (the earlier ones are kept); the call was assessed "
+                 "again under the rules in force.",
     "claimed": "You claimed this item. Colleagues see it as yours until you dispose of it or release it.",
     "released": "You released this item; it is back in the queue.",
     "disposed": "Disposition recorded; the item is closed.",

@@ -65,14 +65,20 @@ def _store_a_call(engine) -> None:
         session.commit()
 
 
+def _store_before_the_index(engine) -> None:
+    """A database at BEFORE_SEARCH_INDEX holding a call (stored at head, where the tables' columns exist)."""
+    upgrade(engine)
+    _store_a_call(engine)
+    downgrade(engine, BEFORE_SEARCH_INDEX)
+
+
 def test_the_search_index_is_made_by_a_migration_and_holds_calls_stored_before_it(storage_settings):
     from sqlmodel import Session
 
     from callreview.storage.search import search
 
     engine = make_engine(storage_settings, migrate=False)
-    upgrade(engine, BEFORE_SEARCH_INDEX)
-    _store_a_call(engine)
+    _store_before_the_index(engine)
     assert not _search_index_exists(engine)
     upgrade(engine)
     assert _search_index_exists(engine)
@@ -87,8 +93,7 @@ def test_a_search_never_builds_the_index_itself(storage_settings):
     from callreview.storage.search import search
 
     engine = make_engine(storage_settings, migrate=False)
-    upgrade(engine, BEFORE_SEARCH_INDEX)
-    _store_a_call(engine)
+    _store_before_the_index(engine)
     with Session(engine) as session:
         try:
             search(session, "knock")  # SQLite: no such table; PostgreSQL: found without the index, slowly

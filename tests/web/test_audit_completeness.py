@@ -168,6 +168,19 @@ def _packet(ctx: Context):
     return (lambda: client.get("/calls/CR-SAMPLE-002/packet")), "CR-SAMPLE-002"
 
 
+def _correct(ctx: Context):
+    client = ctx.client_of("reviewer")
+    page = client.get("/calls/CR-SAMPLE-002").text
+    data = {"csrf_token": csrf_of(page), "text": "We need your officers to knock on the door, apartment four.",
+            "reason": "listened again"}
+    return (lambda: client.post("/calls/CR-SAMPLE-002/segments/2/correction", data=data)), "CR-SAMPLE-002"
+
+
+def _versions(ctx: Context):
+    client = ctx.client_of("supervisor")
+    return (lambda: client.get("/calls/CR-SAMPLE-002/versions")), "CR-SAMPLE-002"
+
+
 def _search(ctx: Context):
     client = ctx.client_of("supervisor")
     return (lambda: client.get("/search?q=knock&decision=dispatched")), "knock"
@@ -210,6 +223,8 @@ RECIPES: dict[tuple[str, str], Callable[[Context], tuple[Request, str]]] = {
     ("GET", "/calls/{call_id}"): _call_page,
     ("GET", "/calls/{call_id}/audio"): _audio,
     ("GET", "/calls/{call_id}/packet"): _packet,
+    ("POST", "/calls/{call_id}/segments/{segment}/correction"): _correct,
+    ("GET", "/calls/{call_id}/versions"): _versions,
     ("GET", "/search"): _search,
     ("POST", "/admin/users"): _add_user,
     ("POST", "/admin/users/{username}/active"): _switch_user,
@@ -252,7 +267,7 @@ def test_a_permitted_request_leaves_exactly_one_row_of_the_documented_shape(meth
 
 
 REFUSABLE = sorted(key for key, row in audit_table().items() if row.roles)
-_EXAMPLE = {"item_id": "1", "call_id": "CR-SAMPLE-002", "username": "bob"}
+_EXAMPLE = {"item_id": "1", "call_id": "CR-SAMPLE-002", "username": "bob", "segment": "2"}
 
 
 @pytest.mark.parametrize("method, path", REFUSABLE, ids=[f"{m} {p}" for m, p in REFUSABLE])

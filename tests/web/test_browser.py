@@ -2,7 +2,8 @@
 
 One server per module on a private copy of the sample data; each test gets a fresh browser context
 (no shared cookies). Tests touch different items so their order does not matter: the reviewer
-disposes of CR-SAMPLE-002 (item 1), the supervisor tries CR-SAMPLE-003 (item 2).
+disposes of CR-SAMPLE-002 (item 1), the supervisor tries CR-SAMPLE-003 (item 2); bob, recused from
+Sgt. Lowry's calls, is refused CR-LOWRY-2 and corrects CR-SAMPLE-001.
 """
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def live_url(sample_data_template, tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     shutil.copytree(sample_data_template, data_dir)
+    from callreview.service.conflicts import add_conflict
+    from callreview.storage.db import open_session
+
+    from calldata import add_call
+
+    with open_session(_settings(data_dir)) as session:  # bob may not judge Sgt. Lowry's calls
+        add_call(session, "CR-LOWRY-2", [("ice", "Can your officers knock on his door for us?")],
+                 officer="Sgt. P. Lowry", verdict="mismatch", reasons=("door_knock_request_dispatched",),
+                 tags=(("door_knock", 0, None),))
+        session.commit()
+        add_conflict(session, "cli:admin", "bob", "P. Lowry", "worked his shift for six years")
     app = create_app(storage=_settings(data_dir), web=WebSettings(scrypt_n=FAST_SCRYPT_N))
     with serve_in_thread(app) as url:
         yield url
@@ -141,3 +153,43 @@ def test_anonymous_user_sees_nothing(page, path):
     assert "Sign in" in text
     assert "CR-SAMPLE" not in text and "Lowry" not in text and "knock" not in text.lower()
     assert page.locator("audio").count() == 0
+
+
+def test_reviewer_corrects_a_misheard_segment_and_the_verdict_flips(page):
+    # CR-SAMPLE-001 is consistent: dispatched on an active felony warrant. Heard again, ICE also asked
+    # for a door knock, which no dispatch may serve.
+    sign_in(page, "bob")
+    page.goto("/calls/CR-SAMPLE-001")
+    assert page.locator("h1 .verdict").inner_text() == "consistent"
+    segment = page.locator("#seg-1")
+    segment.locator("summary:has-text('Correct')").click()
+    segment.locator("textarea[name=text]").fill("This is Officer Marsh with ICE. Our subject has a felony warrant for "
+                                                "burglary out of Jefferson Circuit Court. Can your unit knock on his "
+                                                "door for us?")
+    segment.locator("input[name=reason]").fill("listened at 0:03; the request at the end was cut off")
+    segment.locator("button:has-text('Save as a new version')").click()
+    page.wait_for_load_state()
+    assert page.locator("h1 .verdict").inner_text() == "mismatch"
+    assert "Correction saved as a new transcript version" in page.content()
+    assert "Version 2 of 2" in page.locator(".transcript-meta").inner_text()
+    page.click("a:has-text('Versions and corrections')")
+    page.wait_for_load_state()
+    assert "corrected by bob" in page.content()
+    assert page.locator(".versions ins").first.inner_text().startswith("Can your unit knock")
+    assert page.problems == []
+
+
+def test_a_recused_reviewer_is_shown_why_and_refused_even_when_posting_directly(page):
+    sign_in(page, "bob")
+    page.goto("/queue")
+    row = page.locator("tr.item[data-call='CR-LOWRY-2']")
+    assert row.locator(".recused").inner_text() == "Recused" and row.locator("button.claim").count() == 0
+    page.goto("/calls/CR-LOWRY-2")
+    assert "You are recused from calls of P. Lowry (worked his shift for six years)" in page.inner_text("main")
+    assert page.locator("button.claim").count() == 0
+    token = page.get_attribute("input[name=csrf_token]", "value")
+    refused = page.evaluate("""async (token) => {
+        // item 3: CR-LOWRY-2's (the samples hold items 1 and 2)
+        const r = await fetch("/items/3/claim", {method: "POST", body: new URLSearchParams({csrf_token: token})});
+        return [r.status, await r.text()]; }""", token)
+    assert refused[0] == 409 and "bob is recused from calls of Sgt. P. Lowry" in refused[1]

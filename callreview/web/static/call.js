@@ -23,6 +23,8 @@
   }
 
   document.addEventListener("click", function (event) {
+    // A correction form sits inside its line: typing and saving there must not seek (or be cancelled).
+    if (event.target.closest("details.correct")) { return; }
     var target = event.target.closest("[data-seek]");
     if (!target) { return; }
     event.preventDefault();
