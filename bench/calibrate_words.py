@@ -67,8 +67,8 @@ def align(reference: list[str], hypothesis: list[str]) -> list[bool]:
 
 def call_words(transcript, case_segments, rules) -> list[dict]:
     """Every scored word of one call: probability, whether it is correct, whether it decides."""
-    from review.doubts import _placed_words  # the product's own placement of words in a segment's text
-    from review.tagging import tag_transcript
+    from callreview.core.doubts import _placed_words  # the product's own placement of words in a segment's text
+    from callreview.core.tagging import tag_transcript
 
     segments = list(transcript.segments)
     deciding: set[int] = set()
@@ -132,8 +132,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     a = ap.parse_args()
 
-    from review.cases import read_case
-    from review.rules import load_rules
+    from callreview.core.cases import read_case
+    from callreview.core.rules import load_rules
 
     rules = load_rules()
     scored, calls, missing = [], 0, []

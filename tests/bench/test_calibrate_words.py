@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bench.calibrate_words import align, calibration, call_words
-from review.rules import load_rules
-from transcribe.segments import Segment, Word
+from callreview.core.rules import load_rules
+from callreview.transcribe.segments import Segment, Word
 
 RULES = load_rules()
 
