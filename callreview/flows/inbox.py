@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from prefect import Flow, flow, get_run_logger, task
@@ -26,7 +27,9 @@ from callreview.service.custody import clean_archive_leftovers
 from callreview.service.failures import mark_failed
 from callreview.service.inbox_files import display_path, scan_inbox
 from callreview.service.intake import IntakeResult, take_in
+from callreview.service.sampling import sample_consistent_calls
 from callreview.service.transcription import transcribe_call
+from callreview.storage.dates import utcnow
 from callreview.storage.db import open_session
 from callreview.storage.settings import StorageSettings
 from callreview.transcribe.engine import get_engine
@@ -44,6 +47,7 @@ class BatchSummary:
     verdicts: dict[str, int] = field(default_factory=dict)
     queued: int = 0
     calls: list[dict] = field(default_factory=list)
+    audit_sample: dict | None = None  # the week drawn for audit, when CALLREVIEW_AUDIT_SAMPLE_RATE is set
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,9 +134,23 @@ def process_inbox(inbox: str, storage: StorageSettings | None = None, whisper: W
         if progress is not None:
             progress(row["file"], row["status"])
     summary.verdicts = dict(sorted(verdicts.items()))
+    summary.audit_sample = _audit_sample(storage, BatchSettings())
     logger.info("inbox %s: %d processed, %d skipped, %d quarantined, %d failed", inbox, summary.processed,
                 summary.skipped, summary.quarantined, summary.failed)
     return summary
+
+
+def _audit_sample(storage: StorageSettings, batch: BatchSettings) -> dict | None:
+    """Draw last week's consistent calls for audit, when the batch settings ask for it (callreview.service.sampling)."""
+    if batch.audit_sample_rate is None:
+        return None
+    today = utcnow().date()
+    monday = today - timedelta(days=today.weekday() + 7)
+    with open_session(storage) as session:
+        done = sample_consistent_calls(session, ACTOR, monday, monday + timedelta(days=6), batch.audit_sample_rate,
+                                       minimum=batch.audit_sample_min)
+    return {"from": str(done.date_from), "to": str(done.date_to), "drawn": len(done.draw.chosen),
+            "queued": len(done.created), "seed": done.draw.seed}
 
 
 def _first_error(*futures) -> BaseException | None:

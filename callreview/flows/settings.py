@@ -26,3 +26,9 @@ class BatchSettings(BaseSettings):
     )
     timezone: str = Field(default="UTC", description="Time zone the cron schedule is read in.")
     inbox: Path = Field(default=Path("inbox"), description="Inbox folder the scheduled deployment processes.")
+    audit_sample_rate: float | None = Field(
+        default=None, gt=0, le=1,
+        description="When set, each batch also draws this share of the last full week's consistent calls (Monday "
+                    "to Sunday, UTC) into the queue for audit, as `callreview sample` does; the draw is the same "
+                    "whenever it runs, so a week is never drawn twice (CALLREVIEW_AUDIT_SAMPLE_RATE, e.g. 0.02).")
+    audit_sample_min: int = Field(default=0, ge=0, description="Draw at least this many calls (CALLREVIEW_AUDIT_SAMPLE_MIN).")

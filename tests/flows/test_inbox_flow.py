@@ -1,4 +1,5 @@
 """The inbox flow end to end, through Prefect's test harness, on real files and SQLite on disk."""
+import json
 import shutil
 
 import pytest
@@ -183,3 +184,24 @@ def test_the_progress_listener_hears_of_every_file_once_in_inbox_order(sample_in
     assert heard == [("CR-SAMPLE-001.wav", "processed"), ("CR-SAMPLE-002.wav", "processed"),
                      ("CR-SAMPLE-003.wav", "processed"), ("empty.wav", "quarantined")]
     assert heard == [(c["file"], c["status"]) for c in summary.calls]
+
+
+def test_a_batch_draws_last_weeks_consistent_calls_for_audit_once(sample_inbox, storage_settings, monkeypatch):
+    """CALLREVIEW_AUDIT_SAMPLE_RATE: the nightly run queues last week's audit sample, and a second run adds nothing."""
+    from datetime import datetime, timedelta, timezone
+
+    last_week = datetime.now(timezone.utc) - timedelta(days=datetime.now(timezone.utc).weekday() + 4)
+    for sidecar in sample_inbox.glob("CR-SAMPLE-00?.json"):
+        log = json.loads(sidecar.read_text())
+        log["received_at"] = last_week.isoformat()
+        sidecar.write_text(json.dumps(log))
+    monkeypatch.setenv("CALLREVIEW_AUDIT_SAMPLE_RATE", "1")
+    first = run_flow(sample_inbox, storage_settings)
+    assert first.verdicts["consistent"] == 1
+    assert (first.audit_sample["drawn"], first.audit_sample["queued"]) == (1, 1)
+    again = run_flow(sample_inbox, storage_settings)
+    assert (again.audit_sample["drawn"], again.audit_sample["queued"], again.audit_sample["seed"]) == (
+        1, 0, first.audit_sample["seed"])
+    with open_session(storage_settings) as s:
+        audit = s.exec(select(ReviewItem).where(ReviewItem.reasons_json == '["random_audit"]')).all()
+    assert len(audit) == 1
