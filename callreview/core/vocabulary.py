@@ -67,6 +67,10 @@ class Reason(StrEnum):
     random_audit = "random_audit"  # never a verdict's: a consistent call drawn for audit (callreview.core.sampling)
 
 
+# Reasons an item is queued for that no verdict gives (the policy never returns them).
+QUEUE_ONLY_REASONS = frozenset({Reason.random_audit})
+
+
 @dataclass(frozen=True)
 class ReasonInfo:
     text: str  # what the reason means, in the words reviewers read on the call page and in reports
