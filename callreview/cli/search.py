@@ -154,6 +154,8 @@ def report(date_from: datetime = typer.Option(..., "--from", help="First day of 
                    "reasons": result.reasons, "dispositions": result.dispositions,
                    "weeks": [[w.isoformat(), n] for w, n in result.weeks], "out": str(out) if out else None,
                    "audit_sample": result.audit_sample, "miss_rate_upper": result.miss_rate_upper,
+                   "double_review": {"items": result.double_reviewed, "disagreed": result.disagreed,
+                                     "kappa": result.kappa},
                    "audit_head": head})
         return
     if out is not None:

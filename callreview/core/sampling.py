@@ -132,3 +132,18 @@ def _binomial_cdf(k: int, n: int, p: float) -> float:
     log_p, log_q = math.log(p), math.log1p(-p)
     return sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
                for i in range(k + 1))
+
+
+def cohens_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Agreement between two reviewers beyond chance, over their paired findings (None: no pairs, or only
+    one finding ever given, where chance agreement is already total)."""
+    n = len(pairs)
+    if not n:
+        return None
+    observed = sum(a == b for a, b in pairs) / n
+    labels = {label for pair in pairs for label in pair}
+    expected = sum((sum(a == label for a, _ in pairs) / n) * (sum(b == label for _, b in pairs) / n)
+                   for label in labels)
+    if expected >= 1:
+        return None
+    return (observed - expected) / (1 - expected)

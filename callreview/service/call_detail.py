@@ -6,6 +6,7 @@ import json
 from sqlmodel import Session
 
 from callreview.core.policy import REASON_TEXT
+from callreview.service.queue_view import item_severity
 from callreview.storage import calls as store
 from callreview.storage.queue import dispositions_for_call, items_for_call
 
@@ -57,8 +58,10 @@ def call_detail(session: Session, call_id: str) -> dict | None:
         "review_items": [{"id": i.id, "status": i.status, "verdict": i.verdict,
                           "reasons": json.loads(i.reasons_json), "claimed_by": i.claimed_by,
                           "claimed_at": i.claimed_at.isoformat() if i.claimed_at else None,
-                          "created_at": i.created_at.isoformat(), "close_reason": i.close_reason}
+                          "created_at": i.created_at.isoformat(), "close_reason": i.close_reason,
+                          "severity": item_severity(json.loads(i.reasons_json))}
                          for i in items_for_call(session, call.id)],
         "dispositions": [{"reviewer": d.reviewer, "disposition": d.disposition, "note": d.note,
-                          "at": d.created_at.isoformat()} for d in dispositions_for_call(session, call.id)],
+                          "at": d.created_at.isoformat(), "item": d.review_item_pk, "stage": d.stage}
+                         for d in dispositions_for_call(session, call.id)],
     }

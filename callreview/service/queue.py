@@ -15,7 +15,7 @@ from sqlmodel import Session
 from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event, commit_refusal
 from callreview.service.conflicts import recusal
-from callreview.service.queue_view import QueueEntry, QueueFilters, queue_entries
+from callreview.service.queue_view import QueueEntry, QueueFilters, item_severity, queue_entries
 from callreview.storage import dispositions as items
 from callreview.storage.evidence import item_states
 from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items,
@@ -206,35 +206,88 @@ def release_claim(session: Session, actor: str, item_id: int) -> str:
 
 
 def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, disposition: str, note: str,
-                 claim_lifetime: timedelta | None = None) -> str:
-    """Record `reviewer`'s disposition and close the item, audited as `dispose`; return the item's call id.
+                 claim_lifetime: timedelta | None = None, double_review: frozenset[str] = frozenset()) -> str:
+    """Record `reviewer`'s disposition, audited as `dispose`; return the item's call id.
 
+    An item whose severity is in `double_review` needs two reviewers' findings, given blind: the first
+    leaves the item open (and unclaimed) for a second reviewer, who must be someone else; when the two
+    agree the item closes with their finding, when they differ it awaits a lead's adjudication
+    (`adjudicate_item`). Any other item closes with the one disposition.
     The note goes into the hash-chained audit detail too, so a later edit of the disposition row shows.
 
     Args:
         disposition: confirmed, dismissed or escalated.
         note: why; required.
         claim_lifetime: another reviewer's claim older than this no longer keeps `reviewer` out.
+        double_review: the severities (high, medium, low) whose items need two findings.
 
     Raises:
         Recused: the reviewer has a conflict with the call's officer (audited with outcome `recused`).
         InvalidDisposition: unknown disposition or an empty note (audited with outcome `invalid`).
-        ItemNotAvailable: closed, missing, or claimed by someone else (audited with outcome `conflict`).
+        ItemNotAvailable: closed, missing, claimed by someone else, or this reviewer gave the first finding
+            (audited with outcome `conflict`).
     """
     call_id = items.call_id_of_item(session, item_id)
     _check_recusal(session, actor, "dispose", item_id, reviewer, {"call_id": call_id, "disposition": disposition})
+    stage = None
     try:
         if disposition not in DISPOSITIONS:
             raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
                                                     f"got {disposition!r}")
-        row = items.add_disposition(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
-                                    stale_before=_stale_before(claim_lifetime))
+        item = session.get(ReviewItem, item_id)
+        if item is not None and double_review and item_severity(json.loads(item.reasons_json)) in double_review:
+            found = items.findings_of(session, item_id)
+            if any(f.reviewer == reviewer for f in found):
+                raise items.ItemNotAvailable(item_id, "you gave the first finding; a second reviewer must give "
+                                                      "the other")
+            stage = "second" if found else "first"
+            outcome = ("open" if not found else "closed" if found[0].disposition == disposition
+                       else "adjudication")
+            row = items.add_finding(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
+                                    stage=stage, outcome=outcome, stale_before=_stale_before(claim_lifetime))
+        else:
+            row = items.add_disposition(session, item_id, reviewer=reviewer, disposition=disposition, note=note,
+                                        stale_before=_stale_before(claim_lifetime))
     except (items.ItemNotAvailable, items.InvalidDisposition) as exc:
         _refused(session, actor, "dispose", item_id,
                  "conflict" if isinstance(exc, items.ItemNotAvailable) else "invalid",
                  {"call_id": call_id, "disposition": disposition, "problem": exc.problem})
         raise
-    commit_event(session, actor=actor, action="dispose", object_type="review_item", object_id=item_id,
+    detail = {"call_id": call_id, "disposition": disposition, "note": row.note, "disposition_id": row.id,
+              "review_items": item_states(session, item_ids=[item_id])}
+    if stage is not None:
+        detail["stage"] = stage
+    commit_event(session, actor=actor, action="dispose", object_type="review_item", object_id=item_id, detail=detail)
+    return call_id
+
+
+def item_status(session: Session, item_id: int) -> str | None:
+    """open, adjudication or closed (None: no such item); read only."""
+    item = session.get(ReviewItem, item_id)
+    return item.status if item is not None else None
+
+
+def adjudicate_item(session: Session, actor: str, item_id: int, *, lead: str, disposition: str, note: str) -> str:
+    """The lead's finding on an item two reviewers disagreed on; it closes the item (audited as `adjudicate`).
+
+    Raises:
+        Recused: the lead has a conflict with the call's officer (audited with outcome `recused`).
+        InvalidDisposition: unknown disposition or an empty note (audited with outcome `invalid`).
+        ItemNotAvailable: the item is not awaiting adjudication (audited with outcome `conflict`).
+    """
+    call_id = items.call_id_of_item(session, item_id)
+    _check_recusal(session, actor, "adjudicate", item_id, lead, {"call_id": call_id, "disposition": disposition})
+    try:
+        if disposition not in DISPOSITIONS:
+            raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
+                                                    f"got {disposition!r}")
+        row = items.add_adjudication(session, item_id, lead=lead, disposition=disposition, note=note)
+    except (items.ItemNotAvailable, items.InvalidDisposition) as exc:
+        _refused(session, actor, "adjudicate", item_id,
+                 "conflict" if isinstance(exc, items.ItemNotAvailable) else "invalid",
+                 {"call_id": call_id, "disposition": disposition, "problem": exc.problem})
+        raise
+    commit_event(session, actor=actor, action="adjudicate", object_type="review_item", object_id=item_id,
                  detail={"call_id": call_id, "disposition": disposition, "note": row.note, "disposition_id": row.id,
                          "review_items": item_states(session, item_ids=[item_id])})
     return call_id

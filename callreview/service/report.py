@@ -22,12 +22,12 @@ from sqlmodel import Session
 from callreview.core.mentions import BASIS_KINDS
 from callreview.core.policy import REASON_TEXT
 from callreview.core.redaction import redact
-from callreview.core.sampling import miss_rate_upper_bound
+from callreview.core.sampling import cohens_kappa, miss_rate_upper_bound
 from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event
 from callreview.storage.audit import audit_head
 from callreview.storage.dates import DateOutOfRange, check_period, utcnow
-from callreview.storage.reporting import calls_in_period, dispositions_of_calls
+from callreview.storage.reporting import calls_in_period, dispositions_of_calls, finding_pairs
 
 DISPOSITIONS = (*Disposition, "pending")  # pending: an item no reviewer has closed yet
 
@@ -52,6 +52,10 @@ class Report:
     # Clopper-Pearson upper bound on the machine's miss rate from the decided ones (confirmed = a miss).
     audit_sample: dict[str, int] = field(default_factory=dict)
     miss_rate_upper: float | None = None
+    # Double review: items with both blind findings, how many differed (and went to a lead), Cohen's kappa.
+    double_reviewed: int = 0
+    disagreed: int = 0
+    kappa: float | None = None
     # The audit log's head as the figures were read: anyone holding the database, the key and the
     # checkpoints can confirm with `callreview verify` that the log still runs through it.
     audit_rows: int = 0
@@ -94,6 +98,7 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
         session, [c.call_id for c in calls if c.verdict == "consistent"]).items() if reason == Reason.random_audit}
     audit_sample = {d: audited.get(d, 0) for d in DISPOSITIONS}
     decided = audit_sample["confirmed"] + audit_sample["dismissed"]
+    pairs = finding_pairs(session, [c.call_id for c in calls])
     head = audit_head(session)
     return Report(date_from=date_from, date_to=date_to, generated_at=utcnow(), calls=len(calls),
                   decisions={k: decisions.get(k, 0) for k in ("dispatched", "declined", "not logged")},
@@ -103,6 +108,7 @@ def build_report(session: Session, date_from: date, date_to: date) -> Report:
                   reasons=dict(sorted(reasons.items())), dispositions=dict(sorted(dispositions.items())),
                   quotes=quotes, audit_sample=audit_sample,
                   miss_rate_upper=miss_rate_upper_bound(audit_sample["confirmed"], decided),
+                  double_reviewed=len(pairs), disagreed=sum(a != b for a, b in pairs), kappa=cohens_kappa(pairs),
                   audit_rows=head.rows, audit_head=head.hash)
 
 
@@ -185,6 +191,10 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list]]]:
          [[sum(report.audit_sample.values()), *(report.audit_sample.get(k, 0) for k in DISPOSITIONS),
            "-" if report.miss_rate_upper is None else f"{report.miss_rate_upper:.1%}"]]
          if report.audit_sample and sum(report.audit_sample.values()) else []),
+        ("Double review: two reviewers' blind findings", ["items", "the two differed (to a lead)",
+                                                          "adjudication rate", "Cohen's kappa"],
+         [[report.double_reviewed, report.disagreed, f"{report.disagreed / report.double_reviewed:.0%}",
+           "-" if report.kappa is None else f"{report.kappa:.2f}"]] if report.double_reviewed else []),
     ]
 
 

@@ -152,6 +152,68 @@ def release_claims_of(session: Session, reviewer: str) -> list[tuple[int, str]]:
     return [(item_id, call_id) for item_id, call_id in held]
 
 
+def add_finding(session: Session, item_id: int, *, reviewer: str, disposition: str, note: str, stage: str,
+                outcome: str, stale_before: datetime | None = None) -> Disposition:
+    """Record one of the two blind findings of a double review, in the caller's transaction.
+
+    `outcome` is what the item becomes: `open` after the first finding (claim released, so a second
+    reviewer may take it), `closed` when the second agrees, `adjudication` when it does not.
+
+    Raises:
+        InvalidDisposition: an empty note.
+        ItemNotAvailable: closed, missing, awaiting adjudication, or claimed by another reviewer.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise InvalidDisposition(item_id, "a note is required: say why")
+    now = utcnow()
+    closing = {"closed_at": now, "close_reason": f"disposition: {disposition} (two reviewers agreed)"} \
+        if outcome == "closed" else {}
+    result = session.exec(
+        update(ReviewItem)
+        .where(ReviewItem.id == item_id, ReviewItem.status == "open", _free_for(reviewer, stale_before))
+        .values(status=outcome, claimed_by=None, claimed_at=None, **closing))
+    if result.rowcount != 1:
+        raise ItemNotAvailable(item_id, _why_not(session, item_id, reviewer))
+    row = Disposition(review_item_pk=item_id, reviewer=reviewer, disposition=disposition, note=note,
+                      created_at=now, stage=stage)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_adjudication(session: Session, item_id: int, *, lead: str, disposition: str, note: str) -> Disposition:
+    """Record the lead's finding on an item the two reviewers disagreed on, and close it.
+
+    Raises:
+        InvalidDisposition: an empty note.
+        ItemNotAvailable: the item is not awaiting adjudication.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise InvalidDisposition(item_id, "a note is required: say why")
+    now = utcnow()
+    result = session.exec(
+        update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.status == "adjudication")
+        .values(status="closed", closed_at=now, close_reason=f"disposition: {disposition} (adjudicated)",
+                claimed_by=lead, claimed_at=now))
+    if result.rowcount != 1:
+        item = session.get(ReviewItem, item_id, populate_existing=True)
+        raise ItemNotAvailable(item_id, "no such item" if item is None else f"is {item.status}, not awaiting adjudication")
+    row = Disposition(review_item_pk=item_id, reviewer=lead, disposition=disposition, note=note, created_at=now,
+                      stage="adjudication")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def findings_of(session: Session, item_id: int) -> list[Disposition]:
+    """The double-review findings recorded on an item so far, first one first."""
+    return list(session.exec(select(Disposition).where(Disposition.review_item_pk == item_id,
+                                                       Disposition.stage.in_(("first", "second")))
+                             .order_by(Disposition.id)))
+
+
 def add_disposition(session: Session, item_id: int, *, reviewer: str, disposition: str,
                     note: str, stale_before: datetime | None = None) -> Disposition:
     """Record a reviewer's disposition and close the item, in the caller's transaction.

@@ -38,7 +38,7 @@ _SEGMENT_FIELDS = ("idx", "start", "end", "speaker", "text", "confidence", "avg_
                    "compression_ratio", "channel", "flags_json", "words_json")
 _ITEM_FIELDS = ("status", "claimed_by", "close_reason", "verdict", "reasons_json")
 _TRANSCRIPT_ACTIONS = ("transcribe", "correct_transcript")  # each records the version it made
-_STATE_ACTIONS = ("assess", "correct_transcript", "sample", "claim_item", "release_item", "dispose")
+_STATE_ACTIONS = ("assess", "correct_transcript", "sample", "claim_item", "release_item", "dispose", "adjudicate")
 
 
 def _plain(value):
@@ -177,7 +177,8 @@ def verify_evidence(session: Session) -> EvidenceReport:
     purged = {e.object_id for e in events if e.action == "purge" and e.object_type == "call" and e.outcome == "ok"}
     _check_decision_logs(session, calls, [e for e in events if e.action == "intake" and e.outcome == "ok"], report)
     _check_transcripts(session, calls, purged, [e for e in events if e.action in _TRANSCRIPT_ACTIONS], report)
-    _check_dispositions(session, calls, [e for e in events if e.action == "dispose" and e.outcome == "ok"], report)
+    _check_dispositions(session, calls, [e for e in events if e.action in ("dispose", "adjudicate") and e.outcome == "ok"],
+                        report)
     _check_review_items(session, calls, [e for e in events if e.action in _STATE_ACTIONS], report)
     return report
 
@@ -281,9 +282,10 @@ def _check_dispositions(session, calls, disposals, report) -> None:
             continue
         report.checked[table] += 1
         expected = {"review item": event.object_id, "reviewer": event.actor.removeprefix("web:"),
-                    "disposition": event.detail.get("disposition"), "note": event.detail.get("note")}
+                    "disposition": event.detail.get("disposition"), "note": event.detail.get("note"),
+                    "stage": event.detail.get("stage", "adjudication" if event.action == "adjudicate" else None)}
         actual = {"review item": str(row.review_item_pk), "reviewer": row.reviewer, "disposition": row.disposition,
-                  "note": row.note}
+                  "note": row.note, "stage": row.stage}
         changed = [name for name in expected if expected[name] != actual[name]]
         if changed:
             report.problems.append(EvidenceProblem(table, row.id, call_id,

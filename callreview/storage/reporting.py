@@ -98,6 +98,20 @@ def sample_rows(session: Session, date_from: date, date_to: date) -> list[Sample
             for call, log, assessment in rows]
 
 
+def finding_pairs(session: Session, call_ids: list[str]) -> list[tuple[str, str]]:
+    """(first finding, second finding) of every double-reviewed item of these calls that has both."""
+    if not call_ids:
+        return []
+    stmt = (select(Disposition.review_item_pk, Disposition.stage, Disposition.disposition)
+            .join(ReviewItem, ReviewItem.id == Disposition.review_item_pk).join(Call, Call.id == ReviewItem.call_pk)
+            .where(Call.call_id.in_(call_ids), Disposition.stage.in_(("first", "second")))
+            .order_by(Disposition.review_item_pk, Disposition.id))
+    found: dict[int, dict[str, str]] = {}
+    for item_id, stage, disposition in session.exec(stmt):
+        found.setdefault(item_id, {})[stage] = disposition
+    return [(f["first"], f["second"]) for _, f in sorted(found.items()) if "first" in f and "second" in f]
+
+
 @dataclass(frozen=True)
 class DispositionRow:
     """A reviewer's disposition of a review item, with the item's call and reasons."""

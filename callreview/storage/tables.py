@@ -175,6 +175,9 @@ class Disposition(SQLModel, table=True):
     disposition: str  # confirmed | dismissed | escalated
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # Double review: `first` and `second` are the two blind findings, `adjudication` the lead's that closes
+    # a disagreement; None is a single reviewer's disposition.
+    stage: str | None = None
 
 
 class AuditEvent(SQLModel, table=True):

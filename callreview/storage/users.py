@@ -14,7 +14,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from callreview.storage.errors import StorageError
 from callreview.storage.dates import utcnow
 
-ROLES = ("reviewer", "supervisor", "admin")
+ROLES = ("reviewer", "supervisor", "admin", "lead")  # lead: adjudicates double reviews that disagree
 
 
 class UserExists(StorageError, ValueError):

@@ -27,13 +27,14 @@ LOGIN_CSRF_COOKIE = "callreview_login_csrf"
 # Who may do what. DESIGN.md: internal affairs (reviewer) work the queue; supervisors search and read
 # transcripts but record no dispositions; admins manage users and read the audit log, not the calls.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "signed_in": frozenset({"reviewer", "supervisor", "admin"}),
+    "signed_in": frozenset({"reviewer", "supervisor", "admin", "lead"}),
     "work_queue": frozenset({"reviewer"}),
-    "read_calls": frozenset({"reviewer", "supervisor"}),
+    "read_calls": frozenset({"reviewer", "supervisor", "lead"}),
+    "adjudicate": frozenset({"lead"}),
     "search": frozenset({"reviewer", "supervisor"}),
     "admin": frozenset({"admin"}),
 }
-HOME_OF_ROLE = {"reviewer": "/queue", "supervisor": "/search", "admin": "/admin/users"}
+HOME_OF_ROLE = {"reviewer": "/queue", "supervisor": "/search", "admin": "/admin/users", "lead": "/adjudication"}
 
 # Sec-Fetch-Site of a request this app's own pages made, or one the user typed or bookmarked. The
 # session cookie is SameSite=Lax, so a top-level GET from any other site carries it too; a browser that

@@ -17,7 +17,7 @@ from callreview.service.calls import open_recording, view_call
 from callreview.service.conflicts import recusal
 from callreview.service.corrections import correct_segment, versions_of, word_diff
 from callreview.service.packet import export_packet
-from callreview.service.queue import dispose_item
+from callreview.service.queue import adjudicate_item, dispose_item, item_status
 from callreview.web.deps import DbDep, RulesDep, StorageDep, WebDep, require, require_form
 from callreview.web.query import ItemId
 from callreview.web.transcript_view import transcript_findings, transcript_timeline
@@ -32,7 +32,16 @@ MEDIA_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "ogg
 
 
 def _open_item(detail: dict) -> dict | None:
-    return next((i for i in detail["review_items"] if i["status"] == "open"), None)
+    return next((i for i in detail["review_items"] if i["status"] in ("open", "adjudication")), None)
+
+
+def _hidden_findings(detail: dict, item: dict | None) -> dict:
+    """Blind double review: while an item is still open, the first finding on it is shown to nobody."""
+    if item is None or item["status"] != "open":
+        return detail
+    hidden = [d for d in detail["dispositions"] if d["item"] == item["id"] and d["stage"] in ("first", "second")]
+    return {**detail, "dispositions": [d for d in detail["dispositions"] if d not in hidden],
+            "hidden_findings": len(hidden)}
 
 
 @router.get("/calls/{call_id}")
@@ -40,14 +49,22 @@ def call_page(call_id: str, request: Request, db: DbDep, web: WebDep,
               principal: Annotated[Principal, Depends(require("read_calls"))]):
     detail = view_call(db, principal.actor, call_id)
     item = _open_item(detail)
+    first_by_me = item is not None and any(d["item"] == item["id"] and d["stage"] == "first"
+                                           and d["reviewer"] == principal.username for d in detail["dispositions"])
+    detail = _hidden_findings(detail, item)
     expired = item is not None and bool(item["claimed_by"]) and claim_expired(
         parse_instant(item["claimed_at"]) if item["claimed_at"] else None, utcnow() - web.claim_lifetime)
     conflict = recusal(db, principal.username, (detail["log"] or {}).get("commanding_officer"))
-    may_dispose = (principal.role == "reviewer" and item is not None and conflict is None
+    may_dispose = (principal.role == "reviewer" and item is not None and item["status"] == "open"
+                   and conflict is None and not first_by_me
                    and (item["claimed_by"] in (None, principal.username) or expired))
+    may_adjudicate = (principal.role == "lead" and item is not None and item["status"] == "adjudication"
+                      and conflict is None)
     return render(request, "call.html", {
         "call": detail, "timeline": transcript_timeline(detail), "findings": transcript_findings(detail),
         "open_item": item, "claim_expired": expired, "may_dispose": may_dispose, "recused": conflict,
+        "may_adjudicate": may_adjudicate, "first_by_me": first_by_me,
+        "double_review": item is not None and item["severity"] in web.double_review_severities,
         "audio_url": f"/calls/{quote(call_id, safe='')}/audio",
         "packet_url": f"/calls/{quote(call_id, safe='')}/packet"})
 
@@ -95,5 +112,16 @@ def dispose(item_id: ItemId, db: DbDep, web: WebDep,
             principal: Annotated[Principal, Depends(require_form("work_queue"))],
             disposition: Annotated[str, Form()] = "", note: Annotated[str, Form(max_length=20000)] = ""):
     call_id = dispose_item(db, principal.actor, item_id, reviewer=principal.username, disposition=disposition,
-                           note=note, claim_lifetime=web.claim_lifetime)
-    return RedirectResponse(f"/calls/{quote(call_id, safe='')}?msg=disposed", status_code=303)
+                           note=note, claim_lifetime=web.claim_lifetime, double_review=web.double_review_severities)
+    status = item_status(db, item_id)
+    message = {"open": "finding_recorded", "adjudication": "sent_to_adjudication"}.get(status, "disposed")
+    return RedirectResponse(f"/calls/{quote(call_id, safe='')}?msg={message}", status_code=303)
+
+
+@router.post("/items/{item_id}/adjudication")
+def adjudicate(item_id: ItemId, db: DbDep,
+               principal: Annotated[Principal, Depends(require_form("adjudicate"))],
+               disposition: Annotated[str, Form()] = "", note: Annotated[str, Form(max_length=20000)] = ""):
+    """A lead settles an item two reviewers disagreed on; the item closes with the lead's finding."""
+    call_id = adjudicate_item(db, principal.actor, item_id, lead=principal.username, disposition=disposition, note=note)
+    return RedirectResponse(f"/calls/{quote(call_id, safe='')}?msg=adjudicated", status_code=303)

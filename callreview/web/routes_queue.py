@@ -35,6 +35,14 @@ def queue_page(request: Request, db: DbDep, web: WebDep,
                                           "severities": tuple(SEVERITY_RANK), "officers": page.officers})
 
 
+@router.get("/adjudication")
+def adjudication_page(request: Request, db: DbDep, web: WebDep,
+                      principal: Annotated[Principal, Depends(require("adjudicate"))]):
+    """A lead's queue: the items whose two reviewers disagreed, oldest first."""
+    page = view_queue(db, principal.actor, "adjudication", zone=web.zone, viewer=principal.username)
+    return render(request, "adjudication.html", {"entries": page.entries})
+
+
 @router.post("/items/{item_id}/claim")
 def claim(item_id: ItemId, db: DbDep, web: WebDep,
           principal: Annotated[Principal, Depends(require_form("work_queue"))]):

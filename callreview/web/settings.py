@@ -35,6 +35,10 @@ class WebSettings(BaseSettings):
         description="A reviewer's claim on a review item expires this many hours after it was made "
                     "(CALLREVIEW_WEB_CLAIM_HOURS): then anyone may claim or dispose of the item. Claiming "
                     "again renews it; admins release claims at once, and deactivating a user releases theirs.")
+    double_review: str = Field(
+        default="high", pattern=r"^(?:(?:high|medium|low)(?:,(?:high|medium|low))*)?$",
+        description="Severities whose items need two reviewers' findings, given blind, before they close; a "
+                    "disagreement goes to a lead (CALLREVIEW_WEB_DOUBLE_REVIEW, comma-separated; empty: none).")
 
     sign_in_max_failures: int = Field(
         default=5, ge=1, le=100,
@@ -98,6 +102,10 @@ class WebSettings(BaseSettings):
     @property
     def claim_lifetime(self) -> timedelta:
         return timedelta(hours=self.claim_hours)
+
+    @property
+    def double_review_severities(self) -> frozenset[str]:
+        return frozenset(s for s in self.double_review.split(",") if s)
 
 
 @lru_cache(maxsize=1)

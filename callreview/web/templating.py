@@ -26,6 +26,11 @@ MESSAGES = {
     "claimed": "You claimed this item. Colleagues see it as yours until you dispose of it or release it.",
     "released": "You released this item; it is back in the queue.",
     "disposed": "Disposition recorded; the item is closed.",
+    "finding_recorded": "Your finding is recorded. This item needs a second reviewer's finding, given without "
+                        "seeing yours; it is back in the queue for them.",
+    "sent_to_adjudication": "Your finding differs from the first reviewer's: the item now waits for a lead to "
+                            "adjudicate.",
+    "adjudicated": "Adjudication recorded; the item is closed.",
     "signed_out": "You are signed out.",
     "user_added": "User created.",
     "user_updated": "User updated.",

@@ -16,7 +16,8 @@ from tests.conftest import SAMPLES
 
 PASSWORD = "correct horse battery staple"
 # (name, role). Hashes use a low scrypt cost so signing in stays fast; test_auth checks the real cost.
-USERS = (("alice", "reviewer"), ("bob", "reviewer"), ("sam", "supervisor"), ("ada", "admin"))
+USERS = (("alice", "reviewer"), ("bob", "reviewer"), ("cara", "reviewer"), ("sam", "supervisor"), ("ada", "admin"),
+         ("lee", "lead"))
 FAST_SCRYPT_N = 2 ** 10
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -80,7 +81,9 @@ def web_storage(sample_data_template, tmp_path):
 def web_settings():
     from callreview.web.settings import WebSettings
 
-    return WebSettings(timezone="America/Kentucky/Louisville", scrypt_n=FAST_SCRYPT_N)
+    # Single review (the shipped default double-reviews high items): the rules most tests exercise;
+    # tests/web/test_double_review.py and the browser's double-review server turn it on.
+    return WebSettings(timezone="America/Kentucky/Louisville", scrypt_n=FAST_SCRYPT_N, double_review="")
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from callreview.web.deps import PERMISSIONS
 from tests.web.conftest import PASSWORD, csrf_of, page_csrf, sign_in
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "web.md"
-ROLES = ("reviewer", "supervisor", "admin")
-USER_OF_ROLE = {"reviewer": "alice", "supervisor": "sam", "admin": "ada"}
+ROLES = ("reviewer", "supervisor", "admin", "lead")
+USER_OF_ROLE = {"reviewer": "alice", "supervisor": "sam", "admin": "ada", "lead": "lee"}
 _BACKTICKED = re.compile(r"`([^`]+)`")
 
 
@@ -153,6 +153,30 @@ def _dispose(ctx: Context):
     return (lambda: client.post(f"/items/{item}/disposition", data=data)), str(item)
 
 
+def _disagreed_item(ctx: Context) -> int:
+    """An item two reviewers disposed of differently under double review: it awaits adjudication."""
+    from callreview.service.queue import dispose_item
+
+    item, _ = ctx.open_item()
+    with open_session(ctx.storage) as s:
+        for reviewer, finding in (("alice", "confirmed"), ("bob", "dismissed")):
+            dispose_item(s, f"web:{reviewer}", item, reviewer=reviewer, disposition=finding, note="heard it",
+                         double_review=frozenset({"high", "medium", "low"}))
+    return item
+
+
+def _adjudicate(ctx: Context):
+    item = _disagreed_item(ctx)
+    client = ctx.client_of("lead")
+    data = {"csrf_token": page_csrf(client, "/adjudication"), "disposition": "confirmed", "note": "alice is right"}
+    return (lambda: client.post(f"/items/{item}/adjudication", data=data)), str(item)
+
+
+def _adjudication_page(ctx: Context):
+    client = ctx.client_of("lead")
+    return (lambda: client.get("/adjudication")), "adjudication"
+
+
 def _call_page(ctx: Context):
     client = ctx.client_of("supervisor")
     return (lambda: client.get("/calls/CR-SAMPLE-002")), "CR-SAMPLE-002"
@@ -220,6 +244,8 @@ RECIPES: dict[tuple[str, str], Callable[[Context], tuple[Request, str]]] = {
     ("POST", "/items/{item_id}/claim"): _claim,
     ("POST", "/items/{item_id}/release"): _release,
     ("POST", "/items/{item_id}/disposition"): _dispose,
+    ("POST", "/items/{item_id}/adjudication"): _adjudicate,
+    ("GET", "/adjudication"): _adjudication_page,
     ("GET", "/calls/{call_id}"): _call_page,
     ("GET", "/calls/{call_id}/audio"): _audio,
     ("GET", "/calls/{call_id}/packet"): _packet,

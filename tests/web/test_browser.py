@@ -54,8 +54,23 @@ def live_url(sample_data_template, tmp_path_factory):
                  tags=(("door_knock", 0, None),))
         session.commit()
         add_conflict(session, "cli:admin", "bob", "P. Lowry", "worked his shift for six years")
-    app = create_app(storage=_settings(data_dir), web=WebSettings(scrypt_n=FAST_SCRYPT_N))
+    app = create_app(storage=_settings(data_dir), web=WebSettings(scrypt_n=FAST_SCRYPT_N, double_review=""))
     with serve_in_thread(app) as url:
+        yield url
+    dispose_engines()
+
+
+@pytest.fixture(scope="module")
+def double_review_url(sample_data_template, tmp_path_factory):
+    """A second server, with the shipped default: high items need two blind findings."""
+    from callreview.storage.db import dispose_engines
+    from callreview.web.app import create_app
+    from callreview.web.settings import WebSettings
+    from tests.web.conftest import FAST_SCRYPT_N
+
+    data_dir = tmp_path_factory.mktemp("browser-double") / "data"
+    shutil.copytree(sample_data_template, data_dir)
+    with serve_in_thread(create_app(storage=_settings(data_dir), web=WebSettings(scrypt_n=FAST_SCRYPT_N))) as url:
         yield url
     dispose_engines()
 
@@ -193,3 +208,46 @@ def test_a_recused_reviewer_is_shown_why_and_refused_even_when_posting_directly(
         const r = await fetch("/items/3/claim", {method: "POST", body: new URLSearchParams({csrf_token: token})});
         return [r.status, await r.text()]; }""", token)
     assert refused[0] == 409 and "bob is recused from calls of Sgt. P. Lowry" in refused[1]
+
+
+def test_double_review_through_adjudication(browser, double_review_url):
+    """alice and bob give different findings on CR-SAMPLE-002, blind; lee, a lead, settles it."""
+    def as_user(name):
+        context = browser.new_context(base_url=double_review_url)
+        p = context.new_page()
+        p.set_default_timeout(10_000)
+        sign_in(p, name)
+        return context, p
+
+    def give(p, finding, note):
+        p.goto("/calls/CR-SAMPLE-002")
+        p.check(f"input[name=disposition][value={finding}]")
+        p.fill("textarea[name=note]", note)
+        p.click("button:has-text('Record disposition')")
+        p.wait_for_load_state()
+
+    alice_ctx, alice = as_user("alice")
+    give(alice, "confirmed", "door knock asked for, officers sent; codeword tangerine")
+    assert "This item needs a second reviewer's finding" in alice.inner_text("main")
+    assert "You gave the first finding" in alice.inner_text("section.disposition")
+
+    bob_ctx, bob = as_user("bob")
+    bob.goto("/calls/CR-SAMPLE-002")
+    assert "tangerine" not in bob.content() and "hidden until both reviewers" in bob.inner_text("section.history")
+    give(bob, "dismissed", "the officers only stood by; no knock")
+    assert "waits for a lead to adjudicate" in bob.inner_text("main")
+
+    lee_ctx, lee = as_user("lee")
+    assert lee.url.endswith("/adjudication")
+    lee.click("a:has-text('Adjudicate')")
+    lee.wait_for_load_state()
+    history = lee.inner_text("section.history")
+    assert "tangerine" in history and "no knock" in history
+    lee.check("form.adjudicate input[name=disposition][value=confirmed]")
+    lee.fill("form.adjudicate textarea[name=note]", "the request at 0:12 is a door knock")
+    lee.click("button:has-text('Record adjudication')")
+    lee.wait_for_load_state()
+    assert "Adjudication recorded; the item is closed." in lee.inner_text("main")
+    assert "adjudication" in lee.inner_text("section.history")
+    for context in (alice_ctx, bob_ctx, lee_ctx):
+        context.close()
