@@ -33,7 +33,7 @@ def _read_password(from_stdin: bool) -> str:
 
 @user_app.command("add")
 def user_add(name: str = typer.Argument(..., help="Sign-in name: lower-case letters, digits, '.', '_' or '-'."),
-             role: str = typer.Option(..., "--role", help="reviewer, supervisor or admin."),
+             role: str = typer.Option(..., "--role", help="reviewer, supervisor, admin or lead (adjudicates double reviews)."),
              password_stdin: bool = typer.Option(False, "--password-stdin",
                                                  help="Read the password from the first line of stdin."),
              json_out: bool = JsonOption) -> None:

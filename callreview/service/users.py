@@ -52,7 +52,7 @@ def create_user(session: Session, *, username: str, password: str, role: str, ac
         session: an open session.
         username: the sign-in name (see InvalidUsername for the allowed form).
         password: the plain password (at least auth.MIN_PASSWORD_LENGTH characters).
-        role: reviewer, supervisor or admin.
+        role: reviewer, supervisor, admin or lead.
         actor: who is creating the user, as the audit log names them.
         scrypt_n: a lower scrypt cost, for tests only.
 

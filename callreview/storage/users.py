@@ -31,7 +31,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=64)
     password_hash: str
-    role: str = Field(description="reviewer, supervisor or admin")
+    role: str = Field(description="reviewer, supervisor, admin or lead")
     active: bool = Field(default=True, description="Deactivated users cannot sign in; rows are never deleted.")
     created_at: datetime = Field(default_factory=utcnow)
     created_by: str = ""
