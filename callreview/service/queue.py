@@ -231,9 +231,7 @@ def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, d
     _check_recusal(session, actor, "dispose", item_id, reviewer, {"call_id": call_id, "disposition": disposition})
     stage = None
     try:
-        if disposition not in DISPOSITIONS:
-            raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
-                                                    f"got {disposition!r}")
+        _check_disposition(item_id, disposition)
         item = session.get(ReviewItem, item_id)
         if item is not None and double_review and item_severity(json.loads(item.reasons_json)) in double_review:
             found = items.findings_of(session, item_id)
@@ -261,6 +259,12 @@ def dispose_item(session: Session, actor: str, item_id: int, *, reviewer: str, d
     return call_id
 
 
+def _check_disposition(item_id: int, disposition: str) -> None:
+    if disposition not in DISPOSITIONS:
+        raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
+                                                f"got {disposition!r}")
+
+
 def item_status(session: Session, item_id: int) -> str | None:
     """open, adjudication or closed (None: no such item); read only."""
     item = session.get(ReviewItem, item_id)
@@ -278,9 +282,7 @@ def adjudicate_item(session: Session, actor: str, item_id: int, *, lead: str, di
     call_id = items.call_id_of_item(session, item_id)
     _check_recusal(session, actor, "adjudicate", item_id, lead, {"call_id": call_id, "disposition": disposition})
     try:
-        if disposition not in DISPOSITIONS:
-            raise items.InvalidDisposition(item_id, f"disposition must be one of {', '.join(DISPOSITIONS)}, "
-                                                    f"got {disposition!r}")
+        _check_disposition(item_id, disposition)
         row = items.add_adjudication(session, item_id, lead=lead, disposition=disposition, note=note)
     except (items.ItemNotAvailable, items.InvalidDisposition) as exc:
         _refused(session, actor, "adjudicate", item_id,
