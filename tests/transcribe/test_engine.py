@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from pathlib import Path
 
@@ -198,9 +199,14 @@ def test_a_word_across_a_window_edge_keeps_its_text_and_its_file_times(engines, 
     assert word.end == pytest.approx(heard.end - 1.0 + at, abs=0.15)
     assert (word.start, word.end) == pytest.approx((_word(whole, "receiving", "ice").start,
                                                     _word(whole, "receiving", "ice").end), abs=0.05)
+    # The same words either way. Not always the same characters: the windowed pass decodes the sentence
+    # with another context before it, and once in a few hundred runs here tiny.en heard an extra word
+    # ("Office of Health, California, the warrant in for ...") in one of the two.
     for speaker in ("officer", "ice"):
-        assert [s.text for s in windowed.segments if s.speaker == speaker and not s.flags] == \
-            [s.text for s in whole.segments if s.speaker == speaker and not s.flags]
+        said = [" ".join(s.text for s in t.segments if s.speaker == speaker and not s.flags).lower().split()
+                for t in (windowed, whole)]
+        assert difflib.SequenceMatcher(a=said[0], b=said[1]).ratio() >= 0.8, said
+    assert "receiving stolen property" in " ".join(s.text for s in windowed.segments if s.speaker == "ice").lower()
 
 
 def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone_wav, tmp_path):
