@@ -16,6 +16,7 @@ from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event, commit_refusal
 from callreview.service.conflicts import recusal
 from callreview.service.queue_view import QueueEntry, QueueFilters, item_severity, queue_entries
+from callreview.storage import conflicts
 from callreview.storage import dispositions as items
 from callreview.storage.evidence import item_states
 from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items,
@@ -105,8 +106,10 @@ def view_queue(session: Session, actor: str, status: str = "open", *, filters: Q
         entries = queue_entries(rows, filters, now=now, zone=zone, stale_before=stale_before)
         detail = {"filters": {k: str(v) for k, v in vars(filters).items() if v}, "items": len(entries)}
     if viewer is not None:
-        entries = [replace(e, recused=True) if recusal(session, viewer, e.row.commanding_officer) else e
-                   for e in entries]
+        # one read of the viewer's conflicts, not one per item shown
+        barred = {c.officer_key for c in conflicts.list_conflicts(session, viewer)}
+        entries = [replace(e, recused=True) if barred and conflicts.officer_key(e.row.commanding_officer) in barred
+                   else e for e in entries]
     commit_event(session, actor=actor, action="view_queue", object_type="queue", object_id=status, detail=detail)
     return QueuePage(entries=entries, officers=sorted({r.commanding_officer for r in rows if r.commanding_officer}))
 
