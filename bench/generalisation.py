@@ -43,6 +43,8 @@ def rules_without(data: dict, writer: str) -> dict:
         items = holder.get(path[-1])
         if isinstance(items, list):
             holder[path[-1]] = [i for i in items if writer not in (i.get("written_for") or [])]
+    if isinstance(out.get("nearness"), dict):  # and the writer's own labelled sentences
+        out["nearness"]["without_sets"] = [*(out["nearness"].get("without_sets") or []), writer]
     return out
 
 

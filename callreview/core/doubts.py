@@ -10,6 +10,8 @@ In this order:
 2b. a kind counted and then denied in a later turn, with nothing counting it after the denial ("We have a
    warrant for him" ... "So this is not a criminal warrant." "No."): the later turn may correct the
    earlier, so each counted mention before it may not count (rule `denied_later`);
+2c. a counted mention whose sentence reads like labelled sentences where its kind did not count (rule
+   `near_uncounted`, the rules' `nearness` section; callreview.core.nearness);
 3. a word of a mention's segment that Whisper heard with less than the rules' `min_word_probability`
    is a doubt about that mention (rule `low_confidence_word`): inside a counted mention it may not count;
    anywhere in the segment of a qualified one (where its trigger is) it may count after all.
@@ -21,9 +23,11 @@ from dataclasses import replace
 from typing import Sequence
 
 from callreview.core.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
+from callreview.core.nearness import nearness_doubts
 from callreview.core.policy import UNSURE_WORD_RULE
 from callreview.core.qualifiers import SegmentScope
 from callreview.core.rules import Rules
+from callreview.transcribe import embedding
 from callreview.transcribe.segments import Segment
 
 
@@ -46,6 +50,10 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
             continue
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
     doubts.extend(denied_later(mentions))
+    near = rules.nearness
+    if near is not None and any(m.qualifier is None for m in mentions):
+        vectors = embedding.example_vectors([e.text for e in near.examples], near.digest)
+        doubts.extend(nearness_doubts(segments, mentions, near, embedding.encode, vectors))
     if rules.min_word_probability > 0:
         doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
     return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))

@@ -24,6 +24,8 @@ import yaml
 
 from callreview.core.errors import InvalidRules
 from callreview.core.mentions import KINDS, QUALIFIERS
+from callreview.core.nearness import Nearness, load_examples
+from callreview.transcribe.embedding import MODEL_NAME
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "default.yaml"
 # A mention rule may also tag "warrant": a warrant whose kind the call reveals elsewhere (see tagging).
@@ -159,6 +161,7 @@ class Rules:
     doubt_rules: tuple[DoubtRule, ...] = ()
     # A deciding word Whisper gave a lower probability than this is unsure (uncertain_transcript); 0 = off.
     min_word_probability: float = 0.0
+    nearness: Nearness | None = None  # None: the section is absent; no nearness doubts
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
@@ -184,11 +187,15 @@ def load_rules(path: str | Path | None = None) -> Rules:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidRules(src, f"not valid YAML: {exc}") from None
-    return compile_rules(data, src)
+    return compile_rules(data, src, source.parent)
 
 
-def compile_rules(data: object, source: str = "<rules>") -> Rules:
-    """Validate and compile already-parsed rules data (what `load_rules` does after reading the file)."""
+def compile_rules(data: object, source: str = "<rules>", base: Path | None = None) -> Rules:
+    """Validate and compile already-parsed rules data (what `load_rules` does after reading the file).
+
+    `base` is the folder that files the rules name (the nearness examples) are relative to; by default the
+    packaged rules' folder.
+    """
     if not isinstance(data, dict):
         raise InvalidRules(source, "the rules file must be a mapping with version, lexicons, mentions, qualifiers")
     version = _require(data, "version", (str, int, float), source)
@@ -224,7 +231,34 @@ def compile_rules(data: object, source: str = "<rules>") -> Rules:
         answered_denial=_answered_denial(data.get("answered_denial") or {}, compile_),
         doubt_rules=_doubt_rules(data.get("doubts") or [], compile_),
         min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
+        nearness=_nearness(data.get("nearness"), source, base or DEFAULT_RULES.parent),
     )
+
+
+def _nearness(section: object, source: str, base: Path) -> Nearness | None:
+    if section is None:
+        return None
+    _check_mapping(section, "nearness", source)
+    examples = _require(section, "examples", str, source, "nearness")
+    without = section.get("without_sets") or []
+    if not isinstance(without, list):
+        raise InvalidRules(source, "nearness.without_sets must be a list of set names")
+    model = str(section.get("model", MODEL_NAME))
+    if model != MODEL_NAME:
+        raise InvalidRules(source, f"nearness.model must be {MODEL_NAME} (the sentence model installed), got {model!r}")
+    numbers = {}
+    for key, low, high, default in (("neighbours", 1, 100, 5), ("min_similarity", 0.0, 1.0, 0.5),
+                                    ("min_share", 0.0, 1.0, 0.4)):
+        value = section.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise InvalidRules(source, f"nearness.{key} must be a number from {low} to {high}, got {value!r}")
+        numbers[key] = value
+    # a department's copy of the rules file keeps using the packaged examples unless it ships its own
+    path = next((p for p in (base / examples, DEFAULT_RULES.parent / examples) if p.is_file()), base / examples)
+    return Nearness(model=model,
+                    examples=load_examples(path, tuple(map(str, without))),
+                    neighbours=int(numbers["neighbours"]), min_similarity=float(numbers["min_similarity"]),
+                    min_share=float(numbers["min_share"]))
 
 
 def _mention_rules(items: list, compile_: _Compiler) -> tuple[MentionRule, ...]:

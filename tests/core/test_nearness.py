@@ -1,0 +1,159 @@
+"""Nearness doubts with the real sentence model (all-MiniLM-L6-v2 from its offline pack): a counted mention
+whose sentence reads like labelled sentences where its kind did not count sends a consistent call to a
+person, naming the words and the nearest example; it never changes a tag (issue 16 item 3).
+
+The example sentences and calls are written for these tests, not taken from any case file.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from callreview.core.assessment import assess_call
+from callreview.core.decisions import DecisionLog
+from callreview.core.errors import InvalidRules
+from callreview.core.nearness import Example, load_examples, nearness_doubts, sentence_spans
+from callreview.core.rules import DEFAULT_RULES, compile_rules, load_rules
+from callreview.core.tagging import tag_transcript
+from callreview.transcribe import embedding
+from callreview.transcribe.segments import Segment
+
+RULES = load_rules()
+DISPATCHED = DecisionLog(decision="dispatched", basis=("criminal_warrant",))
+PAST = ("criminal_warrant", False)
+NOW = ("criminal_warrant", True)
+SERVED = ["He had a felony warrant with the county, but they picked him up on it last spring and he bonded out.",
+          "There was a bench warrant on him, it got served back in March, so that one is done.",
+          "He used to have a warrant out of circuit court, they arrested him on it already.",
+          "That warrant was cleared last year when he went in and took care of it."]
+ACTIVE = ["He has an active felony warrant out of circuit court for burglary.",
+          "There is a criminal warrant for his arrest right now, signed by a county judge.",
+          "The judge signed a criminal warrant on him today for robbery.",
+          "We confirmed the warrant is active in NCIC, it's a criminal one for robbery."]
+QUIET = ["How's the weather on your end today?", "Okay, what's your callback number?",
+         "Thanks, have a good night.", "Hold on one second, let me grab a pen."]
+
+
+def examples(*groups: tuple[list[str], tuple[str, bool] | None]) -> tuple[Example, ...]:
+    return tuple(Example(text, "tests", f"T-{i}", frozenset([label] if label else []))
+                 for texts, label in groups for i, text in enumerate(texts))
+
+
+def near_rules(bank: tuple[Example, ...]):
+    # three neighbours: the test banks hold four sentences of each label, not thousands
+    return replace(RULES, nearness=replace(RULES.nearness, examples=bank, neighbours=3))
+
+
+def call(*texts: str) -> list[Segment]:
+    return [Segment(start=3.0 * i, end=3.0 * i + 2.5, text=t, speaker="ice") for i, t in enumerate(texts)]
+
+
+SPOKEN = call("Sergeant, we're at the gas station on Fifth.",
+              "The felony warrant, you arrested him on it in February and he bonded out.")
+
+
+def test_a_warrant_said_like_past_ones_sends_a_dispatch_to_review_naming_the_nearest_example():
+    rules = near_rules(examples((SERVED, PAST), (ACTIVE, NOW), (QUIET, None)))
+    result = assess_call(DISPATCHED, SPOKEN, "en", rules)
+    # the tagger still counts the warrant: a doubt changes no tag
+    assert "criminal_warrant" in result.counted
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    [doubt] = result.doubts
+    assert (doubt.rule, doubt.kind, doubt.reading, doubt.segment) == ("near_uncounted", "criminal_warrant",
+                                                                       "may_not_count", 1)
+    assert doubt.text in SPOKEN[1].text and (doubt.start, doubt.end) == (3.0, 5.5)
+    assert "did not count" in doubt.why and any(s in doubt.why for s in SERVED)
+
+
+def test_no_doubt_when_the_nearest_examples_count_the_kind():
+    # the same call against a bank whose past-tense sentences are labelled as counting: nothing to doubt
+    rules = near_rules(examples((SERVED, NOW), (ACTIVE, NOW), (QUIET, None)))
+    result = assess_call(DISPATCHED, SPOKEN, "en", rules)
+    assert result.verdict.verdict == "consistent" and result.doubts == ()
+
+
+def test_a_firm_mention_of_the_kind_elsewhere_keeps_it_counted():
+    rules = near_rules(examples((SERVED, PAST), (ACTIVE, NOW), (QUIET, None)))
+    segs = [*SPOKEN, *call("", "", "And he has a new felony warrant out of circuit court for robbery, active today.")[2:]]
+    mentions = tag_transcript(segs, rules)
+    near = rules.nearness
+    vectors = embedding.encode([e.text for e in near.examples])
+    assert nearness_doubts(segs, mentions, near, embedding.encode, vectors) == []
+    assert nearness_doubts(SPOKEN, tag_transcript(SPOKEN, rules), near, embedding.encode, vectors) != []
+
+
+def test_a_sentence_like_nothing_labelled_raises_no_doubt():
+    rules = near_rules(examples((QUIET, None),
+                                (["My cousin's dog had puppies in February, six of them."], PAST)))
+    near = replace(rules.nearness, min_similarity=0.9)
+    mentions = tag_transcript(SPOKEN, rules)
+    vectors = embedding.encode([e.text for e in near.examples])
+    assert nearness_doubts(SPOKEN, mentions, near, embedding.encode, vectors) == []
+
+
+def test_sentences_split_on_their_end_marks_and_unpunctuated_text_is_one():
+    text = "We have a warrant. Is he home? yes"
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["We have a warrant.", "Is he home?", "yes"]
+    assert sentence_spans("we have a warrant for him hes at home") == [(0, 37)]
+
+
+def test_the_packaged_examples_never_hold_the_set_kept_aside():
+    sets = {e.set for e in RULES.nearness.examples}
+    assert "ramble" not in sets and {"radio", "esl", "asr"} <= sets
+    assert all(k in {"criminal_warrant", "immigration_warrant", "crime", "emergency", "door_knock"}
+               for e in RULES.nearness.examples for k, _ in e.labels)
+
+
+def test_leaving_a_set_out_drops_its_examples(tmp_path):
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["nearness"]["without_sets"] = ["radio"]
+    rules = compile_rules(data, "lo", DEFAULT_RULES.parent)
+    assert "radio" not in {e.set for e in rules.nearness.examples}
+    assert len(rules.nearness.examples) < len(RULES.nearness.examples)
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"min_share": 1.5}, "nearness.min_share must be a number from 0.0 to 1.0"),
+    ({"neighbours": 0}, "nearness.neighbours must be a number from 1 to 100"),
+    ({"model": "bert-base"}, "nearness.model must be all-MiniLM-L6-v2"),
+    ({"examples": "missing.jsonl"}, "nearness examples file not found"),
+])
+def test_a_bad_nearness_section_is_refused_naming_the_problem(change, problem):
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["nearness"] = {**data["nearness"], **change}
+    with pytest.raises(InvalidRules, match=problem):
+        compile_rules(copy.deepcopy(data), "dept.yaml", DEFAULT_RULES.parent)
+
+
+def test_a_broken_examples_line_is_named_by_file_and_line(tmp_path):
+    path = tmp_path / "ex.jsonl"
+    good = {"text": "He has a warrant.", "set": "x", "call_id": "X-1", "labels": [["criminal_warrant", True]]}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "labels": [["parking", True]]}) + "\n")
+    with pytest.raises(InvalidRules, match=r"ex.jsonl: line 2: unknown kind parking"):
+        load_examples(path)
+    path.write_text(json.dumps(good) + "\n{not json\n")
+    with pytest.raises(InvalidRules, match=r"line 2: not a labelled sentence"):
+        load_examples(path)
+
+
+def test_the_model_pack_is_checked_and_unzipped_once(tmp_path):
+    folder = embedding.model_folder(tmp_path)
+    assert (folder / "model.safetensors").is_file() and folder.parent == tmp_path
+    mtime = (folder / "model.safetensors").stat().st_mtime_ns
+    assert embedding.model_folder(tmp_path) == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == mtime
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_example_vectors_are_kept_on_disk_by_digest(tmp_path):
+    texts = ("He has a warrant.", "Nice weather.")
+    first = embedding.example_vectors(texts, "ab" * 32, tmp_path)
+    assert first.shape == (2, 384) and (tmp_path / f"nearness-{'ab' * 8}.npy").is_file()
+    assert abs(float(first[0] @ first[0]) - 1.0) < 1e-4
+    embedding._example_vectors.cache_clear()
+    again = embedding.example_vectors(texts, "ab" * 32, tmp_path)
+    assert (again == first).all()
