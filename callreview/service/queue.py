@@ -15,11 +15,11 @@ from sqlmodel import Session
 from callreview.core.vocabulary import Disposition, Reason
 from callreview.service.audited import commit_event, commit_refusal
 from callreview.service.conflicts import recusal
-from callreview.service.queue_view import QueueEntry, QueueFilters, item_severity, queue_entries
+from callreview.service.queue_view import QueueEntry, QueueFilters, item_severity, queue_entries, sql_filters
 from callreview.storage import conflicts
 from callreview.storage import dispositions as items
 from callreview.storage.evidence import item_states
-from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items,
+from callreview.storage.queue import (add_review_item, close_item, item_for_assessment, list_items, queue_officers,
                                       open_items_for_call)
 from callreview.storage.tables import AssessmentRecord, ReviewItem, utcnow
 
@@ -94,7 +94,9 @@ def view_queue(session: Session, actor: str, status: str = "open", *, filters: Q
     """
     if filters is not None and filters.status != status:
         raise ValueError(f"view_queue: status {status!r} differs from the filters' {filters.status!r}")
-    rows = list_items(session, status=None if status == "all" else status)
+    asked = None if status == "all" else status
+    # the database does the filtering it can (reason, officer, days); queue_entries checks every filter
+    rows = list_items(session, status=asked, **({} if filters is None else sql_filters(filters, zone)))
     now = utcnow()
     stale_before = now - claim_lifetime if claim_lifetime is not None else None
     if filters is None:
@@ -111,7 +113,7 @@ def view_queue(session: Session, actor: str, status: str = "open", *, filters: Q
         entries = [replace(e, recused=True) if barred and conflicts.officer_key(e.row.commanding_officer) in barred
                    else e for e in entries]
     commit_event(session, actor=actor, action="view_queue", object_type="queue", object_id=status, detail=detail)
-    return QueuePage(entries=entries, officers=sorted({r.commanding_officer for r in rows if r.commanding_officer}))
+    return QueuePage(entries=entries, officers=queue_officers(session, status=asked))
 
 
 class Recused(items.ItemNotAvailable):

@@ -11,7 +11,7 @@ An item's severity is that of its worst reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from callreview.core.policy import REASON_TEXT
 from callreview.core.vocabulary import REASON_INFO
@@ -70,6 +70,23 @@ class QueueEntry:
 
 def _local_day(value: datetime | None, zone: tzinfo) -> date | None:
     return as_utc(value).astimezone(zone).date() if value else None
+
+
+def sql_filters(filters: QueueFilters, zone: tzinfo) -> dict:
+    """The filters the database applies (`callreview.storage.queue.list_items` keywords): reason, officer
+    (ASCII only: SQLite folds the case of no other letters) and the days, as UTC instants of `zone`'s
+    midnights. Severity is the worst reason's, so it stays with `queue_entries`, which checks all of them."""
+    officer = (filters.officer or "").strip()
+    out: dict = {"reason": filters.reason or None, "officer": officer if officer and officer.isascii() else None}
+    if filters.date_from:
+        out["received_from"] = _midnight(filters.date_from, zone)
+    if filters.date_to:
+        out["received_before"] = _midnight(filters.date_to + timedelta(days=1), zone)
+    return out
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
 
 
 def queue_entries(rows: list[QueueRow], filters: QueueFilters, *, now: datetime, zone: tzinfo,

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from callreview.storage.tables import AssessmentRecord, Call, DecisionLogRecord, Disposition, ReviewItem, utcnow
 
@@ -49,13 +49,34 @@ class QueueRow:
     decision: str | None
 
 
-def list_items(session: Session, *, status: str | None = "open") -> list[QueueRow]:
+def list_items(session: Session, *, status: str | None = "open", reason: str | None = None,
+               officer: str | None = None, received_from: datetime | None = None,
+               received_before: datetime | None = None) -> list[QueueRow]:
+    """Review items in the order they were queued, filtered in the database.
+
+    Args:
+        status: open or closed; None for both.
+        reason: only items with this reason.
+        officer: only items whose commanding officer's name contains this, ignoring case (ASCII letters:
+            SQLite's lower() folds no others, so the caller checks other letters itself).
+        received_from, received_before: only calls received in [from, before) (UTC instants); a call
+            with no logged time is left out when either is given.
+    """
     stmt = (select(ReviewItem, Call, DecisionLogRecord)
             .join(Call, Call.id == ReviewItem.call_pk)
             .join(DecisionLogRecord, DecisionLogRecord.call_pk == Call.id, isouter=True)
             .order_by(ReviewItem.created_at, ReviewItem.id))
     if status:
         stmt = stmt.where(ReviewItem.status == status)
+    if reason:
+        # reasons_json is a JSON list of vocabulary words, so the quoted word matches only that reason
+        stmt = stmt.where(ReviewItem.reasons_json.contains(json.dumps(reason), autoescape=True))
+    if officer:
+        stmt = stmt.where(func.lower(DecisionLogRecord.commanding_officer).contains(officer.lower(), autoescape=True))
+    if received_from is not None:
+        stmt = stmt.where(DecisionLogRecord.received_at >= received_from)
+    if received_before is not None:
+        stmt = stmt.where(DecisionLogRecord.received_at < received_before)
     return [QueueRow(item_id=item.id, call_id=call.call_id, verdict=item.verdict,
                      reasons=json.loads(item.reasons_json), status=item.status, claimed_by=item.claimed_by,
                      claimed_at=item.claimed_at, created_at=item.created_at,
@@ -63,6 +84,16 @@ def list_items(session: Session, *, status: str | None = "open") -> list[QueueRo
                      commanding_officer=log.commanding_officer if log else None,
                      decision=log.decision if log else None)
             for item, call, log in session.exec(stmt)]
+
+
+def queue_officers(session: Session, *, status: str | None = "open") -> list[str]:
+    """Every commanding officer named by an item of `status` (None: any), sorted: the queue's filter list."""
+    stmt = (select(DecisionLogRecord.commanding_officer).distinct()
+            .join(ReviewItem, ReviewItem.call_pk == DecisionLogRecord.call_pk)
+            .where(DecisionLogRecord.commanding_officer.is_not(None), DecisionLogRecord.commanding_officer != ""))
+    if status:
+        stmt = stmt.where(ReviewItem.status == status)
+    return sorted(session.exec(stmt))
 
 
 def items_for_call(session: Session, call_pk: int) -> list[ReviewItem]:
