@@ -107,15 +107,22 @@ def tone_wav():
     return write_tone_wav
 
 
+def copy_samples(dest: Path, transcripts: bool = True) -> Path:
+    """Copy the sample recordings and their sidecars into `dest` (created); with `transcripts`, also the
+    transcripts in samples/transcripts/ that Whisper would give, so a test that is not about Whisper
+    imports them instead of transcribing (the README's first run transcribes 001 and 002)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    extra = sorted((SAMPLES / "transcripts").glob("*.transcript.json")) if transcripts else []
+    for f in [*sorted(SAMPLES.iterdir()), *extra]:
+        if f.is_file() and f.suffix in (".wav", ".json"):
+            shutil.copy(f, dest / f.name)
+    return dest
+
+
 @pytest.fixture
 def sample_inbox(tmp_path) -> Path:
-    """A copy of samples/ (recordings and sidecars), so tests never touch the repository's files."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for f in SAMPLES.iterdir():
-        if f.is_file() and f.suffix in (".wav", ".json"):
-            shutil.copy(f, inbox / f.name)
-    return inbox
+    """A copy of samples/ (recordings and sidecars, and the transcripts), so tests never touch the repository's files."""
+    return copy_samples(tmp_path / "inbox")
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import yaml
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from tests.conftest import copy_samples
 from callreview.cli.actor import cli_actor
 from callreview.cli.app import app
 from callreview.storage.audit import verify_audit_chain
@@ -179,9 +180,7 @@ def _expected(case: Case, data: Path) -> Counter:
 def inbox(tmp_path_factory, samples_dir) -> Path:
     """The sample calls with their sidecars, and an empty recording that intake refuses."""
     folder = tmp_path_factory.mktemp("audit-inbox")
-    for f in samples_dir.iterdir():
-        if f.is_file() and f.suffix in (".wav", ".json"):
-            shutil.copy(f, folder / f.name)
+    copy_samples(folder)
     (folder / "empty.wav").write_bytes(b"")
     return folder
 

@@ -12,6 +12,7 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import copy_samples
 from callreview.cli.app import app
 from callreview.storage.db import dispose_engines
 
@@ -30,7 +31,7 @@ def pristine(tmp_path_factory, samples_dir):
 
     root = tmp_path_factory.mktemp("cli-custody")
     inbox, data = root / "inbox", root / "data"
-    shutil.copytree(samples_dir, inbox, ignore=shutil.ignore_patterns("cases", "*.md"))
+    copy_samples(inbox)
     storage, rules = StorageSettings(data_dir=data, database_url=None), load_rules()
     for n in (1, 2, 3):
         wav, log = inbox / f"CR-SAMPLE-00{n}.wav", inbox / f"CR-SAMPLE-00{n}.json"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from tests.conftest import copy_samples
 from callreview.cli.app import app
 from callreview.storage.db import dispose_engines, open_session
 from callreview.storage.settings import StorageSettings
@@ -23,9 +23,7 @@ runner = CliRunner()
 def data(prefect_harness, samples_dir, tmp_path_factory) -> Path:
     """A data folder that `callreview run` filled from the sample inbox (real archive, real audit log)."""
     inbox = tmp_path_factory.mktemp("packet-inbox")
-    for f in samples_dir.iterdir():
-        if f.is_file() and f.suffix in (".wav", ".json"):
-            shutil.copy(f, inbox / f.name)
+    copy_samples(inbox)
     folder = tmp_path_factory.mktemp("packet-data") / "data"
     # Not checked for tracebacks: Prefect's own console handler, set up by an earlier test under another
     # CliRunner, may report its closed stream into this output (the packet commands below are checked).

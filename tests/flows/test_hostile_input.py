@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_samples
 from callreview.service.inbox_files import display_path
 from sqlmodel import select
 
@@ -221,9 +221,7 @@ def batch(tmp_path_factory, prefect_harness) -> Batch:
     inbox, outside = root / "inbox", root / "outside"
     inbox.mkdir()
     outside.mkdir()
-    for f in SAMPLES.iterdir():
-        if f.is_file():
-            shutil.copy(f, inbox / f.name)
+    copy_samples(inbox)
     storage = StorageSettings(data_dir=root / "data", database_url=f"sqlite:///{root / 'data' / 't.db'}")
     first = process_inbox(str(inbox), storage=storage)
     assert first.processed == 3, first.calls

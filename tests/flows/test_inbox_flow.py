@@ -1,6 +1,7 @@
 """The inbox flow end to end, through Prefect's test harness, on real files and SQLite on disk."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
@@ -44,6 +45,27 @@ def test_samples_queue_exactly_the_mismatch_and_the_needs_review_call(sample_inb
         assert (call.channels, call.sample_rate, call.status) == (2, 8000, "assessed")
         assert 10 < call.duration < 30
         assert (storage_settings.archive_dir / call.archive_path).is_file()
+
+
+def test_the_readme_first_run_transcribes_two_samples_with_the_defaults_and_imports_the_third(
+        tmp_path, storage_settings):
+    """The README's first command as a new user runs it: samples/ holds one transcript sidecar (003), so
+    001 and 002 go through Whisper with the product's defaults and must still give the documented verdicts."""
+    from tests.conftest import copy_samples
+
+    inbox = copy_samples(tmp_path / "first-run", transcripts=False)
+    assert sorted(p.name for p in inbox.glob("*.transcript.json")) == ["CR-SAMPLE-003.transcript.json"]
+    summary = run_flow(inbox, storage_settings)
+    assert (summary.processed, summary.failed) == (3, 0), summary.calls
+    assert summary.verdicts == {"consistent": 1, "mismatch": 1, "needs_review": 1}
+    assert _queued_call_ids(storage_settings) == ["CR-SAMPLE-002", "CR-SAMPLE-003"]
+    with open_session(storage_settings) as s:
+        imported = {c.call_id: t.imported for c, t in s.exec(
+            select(Call, TranscriptRecord).join(TranscriptRecord, TranscriptRecord.call_pk == Call.id)).all()}
+        mismatch = s.exec(select(AssessmentRecord).join(Call, Call.id == AssessmentRecord.call_pk)
+                          .where(Call.call_id == "CR-SAMPLE-002")).one()
+    assert imported == {"CR-SAMPLE-001": False, "CR-SAMPLE-002": False, "CR-SAMPLE-003": True}
+    assert "door_knock_request_dispatched" in json.loads(mismatch.reasons_json)
 
 
 def test_running_the_same_inbox_again_changes_nothing(sample_inbox, storage_settings):
@@ -138,8 +160,8 @@ def test_a_call_whose_transcription_fails_is_kept_with_its_error_and_the_batch_g
     inbox = tmp_path / "failing-inbox"
     inbox.mkdir()
     for name in ("CR-SAMPLE-001.wav", "CR-SAMPLE-001.json", "CR-SAMPLE-002.wav", "CR-SAMPLE-002.json",
-                 "CR-SAMPLE-002.transcript.json"):
-        shutil.copy(samples_dir / name, inbox / name)
+                 "transcripts/CR-SAMPLE-002.transcript.json"):
+        shutil.copy(samples_dir / name, inbox / Path(name).name)
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     summary = run_flow(inbox, storage_settings, whisper=WhisperSettings(engine="openai-whisper", model=str(broken)))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.conftest import copy_samples
 
 PASSWORD = "correct horse battery staple"
 # (name, role). Hashes use a low scrypt cost so signing in stays fast; test_auth checks the real cost.
@@ -46,7 +46,8 @@ def seed_sample_data(settings) -> None:
     from callreview.storage.db import open_session
 
     rules = load_rules()
-    for wav in sorted(SAMPLES.glob("*.wav")):
+    samples = copy_samples(settings.data_dir.parent / "sample-inbox")
+    for wav in sorted(samples.glob("*.wav")):
         sidecar = wav.with_suffix(".json")
         with open_session(settings) as session:
             intake = take_in(session, "batch", settings, wav, sidecar if sidecar.exists() else None)
