@@ -157,3 +157,14 @@ def test_example_vectors_are_kept_on_disk_by_digest(tmp_path):
     embedding._example_vectors.cache_clear()
     again = embedding.example_vectors(texts, "ab" * 32, tmp_path)
     assert (again == first).all()
+
+
+def test_the_numpy_encoder_gives_sentence_transformers_vectors():
+    from sentence_transformers import SentenceTransformer
+
+    texts = [*SERVED, *ACTIVE, *QUIET, "", "we got him on an i two hundred " * 60]  # empty, and past 256 tokens
+    reference = SentenceTransformer(str(embedding.model_folder()), device="cpu").encode(
+        texts, normalize_embeddings=True, show_progress_bar=False)
+    mine = embedding.encode(texts)
+    assert mine.shape == reference.shape and mine.dtype.name == "float32"
+    assert float((mine * reference).sum(1).min()) > 0.99999
