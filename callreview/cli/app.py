@@ -33,8 +33,7 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
     """
     if not inbox.is_dir():
         raise fail(f"{inbox}: inbox folder does not exist")
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from callreview.cli.progress import BatchBar, recording_seconds
     from callreview.flows.inbox import configured_flow
     from callreview.flows.progress import ProgressListener
     from callreview.service.inbox_files import scan_inbox
@@ -42,16 +41,13 @@ def run(inbox: Path = typer.Argument(..., help="Folder of recordings with their 
     from callreview.flows.settings import BatchSettings
     from callreview.core.errors import ReviewError
 
-    total = len(scan_inbox(inbox))
     start_owned_server()  # a kill -9 of this command must not leave Prefect's temporary server running
     show = not (json_out or quiet) and stderr.is_terminal
-    # markup=False: the description is a file name from the inbox, which may hold "[" and "]".
-    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=stderr, disable=not show) as bar:
-        job = bar.add_task("calls", total=total)
-        advance = lambda name, status: bar.update(job, advance=1, description=f"{name}: {status}")  # noqa: E731
+    entries = scan_inbox(inbox)
+    seconds = recording_seconds(entries) if show else [0.0] * len(entries)  # probing is for the bar only
+    with BatchBar(seconds, stderr, enabled=show) as bar:
         try:
-            summary = configured_flow(BatchSettings())(str(inbox), progress=ProgressListener(advance))
+            summary = configured_flow(BatchSettings())(str(inbox), progress=ProgressListener(bar))
         except ReviewError as exc:
             raise fail(str(exc)) from None
     if json_out:
