@@ -238,15 +238,22 @@ def wer(cases: list[Path], texts: dict[str, list[str]]) -> float:
 
 
 def verdict_figures(cases: list[Path], got: dict[str, tuple[str, list[str]]]) -> dict:
-    expected = {json.loads(c.read_text())["call_id"]: json.loads(c.read_text())["expected"] for c in cases}
-    n = len(expected)
-    right = sum(got.get(k, ("?", []))[0] == e["verdict"] for k, e in expected.items())
-    mism = [k for k, e in expected.items() if e["verdict"] == "mismatch"]
-    cons = [k for k, e in expected.items() if e["verdict"] == "consistent"]
-    return {"verdict_accuracy": right / n,
-            "mismatch_recall": sum(got.get(k, ("?",))[0] == "mismatch" for k in mism) / max(len(mism), 1),
-            "queue_recall": sum(got.get(k, ("?",))[0] in ("mismatch", "needs_review") for k in mism) / max(len(mism), 1),
-            "consistent_to_review": sum(got.get(k, ("?",))[0] == "needs_review" for k in cons) / max(len(cons), 1)}
+    """Verdict accuracy, mismatch recall, queue recall and consistent calls sent to a person (any verdict but
+    consistent), as callreview.core.evaluation counts them. A dev call labelled `transcript_unusable` is left
+    out: padded with clear neutral lines, its transcript is no longer unusable, so its label no longer holds."""
+    expected = {}
+    for c in cases:
+        data = json.loads(c.read_text(encoding="utf-8"))
+        if "transcript_unusable" not in data["expected"].get("reasons", []):
+            expected[data["call_id"]] = data["expected"]["verdict"]
+    verdict = {k: got.get(k, ("?", []))[0] for k in expected}
+    mism = [k for k, e in expected.items() if e == "mismatch"]
+    cons = [k for k, e in expected.items() if e == "consistent"]
+    return {"scored": len(expected), "verdict_accuracy": sum(verdict[k] == e for k, e in expected.items()) / len(expected),
+            "mismatch_recall": sum(verdict[k] == "mismatch" for k in mism) / max(len(mism), 1),
+            "queue_recall": sum(verdict[k] != "consistent" for k in mism) / max(len(mism), 1),
+            "consistent_to_review": sum(verdict[k] != "consistent" for k in cons) / max(len(cons), 1),
+            "verdicts": verdict}
 
 
 def text_verdicts(cases: list[Path]) -> dict[str, tuple[str, list[str]]]:
@@ -282,7 +289,7 @@ def main() -> None:
     dev = sorted((SHARED / "eval" / "dev").glob("*.json"))
     if not dev:
         sys.exit(f"{SHARED / 'eval' / 'dev'}: no dev cases")
-    key = f"{a.calls}x{a.minutes:g}min"
+    key = f"{a.minutes:g}min"  # call i is the same whatever N, so a smaller run reuses a larger one's renders
     cases = build_cases(dev, a.calls, a.minutes, a.audio / key / "cases")
     text = text_verdicts(cases)
     print(f"rendering {len(cases)} calls (kept in {a.audio / key})...", file=sys.stderr, flush=True)
@@ -323,7 +330,8 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
-    print(f"{r['calls']} calls, {r['audio_minutes']:.1f} min of stereo audio (Piper, telephone band, 20 dB SNR)")
+    print(f"{r['calls']} calls, {r['audio_minutes']:.1f} min of stereo audio (Piper, telephone band, 20 dB SNR); "
+          f"verdicts over the {r['text']['scored']} whose dev label is not 'transcript_unusable'")
     print(f"{'':<10} {'wall':>8} {'RTF':>6} {'x real time':>11} {'WER':>6} {'verdict':>7} {'mmR':>6} {'queueR':>6} {'cons>rev':>8}")
     t = r["text"]
     print(f"{'text':<10} {'':>8} {'':>6} {'':>11} {'':>6} {t['verdict_accuracy']:>7.3f} {t['mismatch_recall']:>6.3f} "
