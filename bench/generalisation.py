@@ -14,6 +14,7 @@ recall (a true mismatch that ends as mismatch or needs_review), the share of tru
 to review, and exact reasons; then the pooled figures over all writers, left out.
 
 usage: python bench/generalisation.py [--sets radio esl ...] [--rules FILE] [--baseline-rev REV] [--json]
+  (the default sets are every writer's but `ramble`, which is scored only when named: --sets ... ramble)
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def figures(report: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", nargs="+", default=[w for w in WRITERS if (DATA / w).is_dir()])
+    # ramble is kept aside for the last check of issue 16: scored only when asked for by name
+    ap.add_argument("--sets", nargs="+", default=[w for w in WRITERS if w != "ramble" and (DATA / w).is_dir()])
     ap.add_argument("--rules", type=Path, default=ROOT / "callreview" / "core" / "rules" / "default.yaml")
     # the rules before this work, at their old place (review/rules/ until the package moved)
     ap.add_argument("--baseline-rev", default="e882a4e", help="git revision of the rules before this work")
