@@ -15,6 +15,7 @@ out with its rules.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -57,9 +58,10 @@ class Nearness:
     min_similarity: float  # cosine of the nearest example; below it the sentence is like nothing labelled
     min_share: float  # share of the neighbours that must hold the kind not counting
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
-        """SHA-256 over the model name and the examples, so cached example vectors match what is compiled."""
+        """SHA-256 over the model name and the examples, so cached example vectors match what is compiled
+        (computed once: every assessed call asks for it)."""
         h = hashlib.sha256(self.model.encode())
         for e in self.examples:
             h.update(b"\0" + e.text.encode("utf-8"))

@@ -149,19 +149,26 @@ def encode(texts: Sequence[str]) -> np.ndarray:
         return _model(str(model_folder())).encode(list(texts))
 
 
+# (digest, cache folder) -> the examples' vectors: looked up once per assessed call, so keyed by the digest
+# alone rather than by the 1,197 texts
+_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+
+
 def example_vectors(texts: Sequence[str], digest: str, cache_dir: Path | None = None) -> np.ndarray:
     """`encode(texts)`, kept on disk under `digest` (the examples' SHA-256) and in memory."""
-    return _example_vectors(tuple(texts), digest, str(cache_dir or WhisperSettings().cache_dir))
+    key = (digest, str(cache_dir or WhisperSettings().cache_dir))
+    if key not in _VECTORS:
+        _VECTORS[key] = _load_or_encode(texts, digest, key[1])
+    return _VECTORS[key]
 
 
-@functools.lru_cache(maxsize=4)
-def _example_vectors(texts: tuple[str, ...], digest: str, cache_dir: str) -> np.ndarray:
+def _load_or_encode(texts: Sequence[str], digest: str, cache_dir: str) -> np.ndarray:
     path = Path(cache_dir) / f"nearness-{digest[:16]}.npy"
     if path.is_file():
         vectors = np.load(path)
         if vectors.shape[0] == len(texts):
             return vectors
-    vectors = encode(texts)
+    vectors = encode(list(texts))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.partial.npy")
     np.save(partial, vectors)
