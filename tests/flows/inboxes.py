@@ -19,6 +19,8 @@ def render_inbox(case_files: Iterable[Path], tmp_path_factory, name: str) -> Pat
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (.ci/install installs it)")
+    if not MAKE_INBOX.is_file():  # a clone outside the workspace has no ../shared beside it
+        pytest.skip(f"{MAKE_INBOX} not found: these calls are rendered by the shared tools beside the clone")
     cases = tmp_path_factory.mktemp(f"{name}-cases")
     for case in case_files:
         shutil.copy(case, cases / case.name)
