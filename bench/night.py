@@ -11,21 +11,25 @@ The calls are rendered once, with the Piper voice through the telephone band at 
 
 Then, each in a fresh child process, one after the other:
 - `pipeline`: `callreview run` exactly as the CLI runs it (configured_flow, BatchSettings from the
-  environment, product defaults: faster-whisper base int8, beam 5, word times, voice detection), on a new
-  SQLite data folder. Time per stage comes from wrapping, in that child only, the functions each stage
-  calls: audio decoding (stream_audio), voice detection (speech_probabilities), the model
-  (FasterWhisperBackend.decode: encoder, decoder and word alignment; its call count shows re-decodes),
+  environment, product defaults: faster-whisper base int8, beam 5, word times, voice detection, speech
+  decoded in chunks of one window, 8 at once), on a new SQLite data folder. Time per stage comes from
+  wrapping, in that child only, the functions each stage calls: audio decoding (stream_audio), voice
+  detection (speech_probabilities), the model (FasterWhisperBackend.decode_chunks and .decode: encoder,
+  decoder and word alignment; the call count of the re-decodes shows how often speech was lost),
   transcription's own remainder (placing segments, flags, its database writes), intake (hashing, the
   archive copy, the log) and assessment (tagging, the policy, the queue, their writes).
 - `bare`: faster-whisper alone on the same files, each channel on its own, at the same settings (the same
   model folder, int8, beam 5, word timestamps, English, the same prompt, its own VAD filter, the same
-  thread count), nothing stored.
+  thread count), nothing stored; with `--batch N`, through its own BatchedInferencePipeline, N chunks at
+  once, as the product now decodes.
+`--env NAME=VALUE ...` sets product settings for both children (threads, workers, beam, batch size), and
+`--load` keeps one core busy with a spinning process while each child runs (this box is shared).
 It prints wall time and real-time factor for both, their ratio, the stage table, WER per condition (the
 pipeline's and the bare engine's words against the case's, per channel), and the pipeline's verdict
 accuracy, mismatch recall, queue recall and consistent calls sent to review, next to the same on the text.
 
 usage: python bench/night.py [--calls 50] [--minutes 5] [--audio bench/out/night] [--modes pipeline bare]
-                             [--json]
+                             [--env NAME=VALUE ...] [--batch N] [--load] [--json]
 """
 from __future__ import annotations
 
@@ -96,10 +100,17 @@ def build_cases(dev: list[Path], n: int, minutes: float, out: Path) -> list[Path
     return paths
 
 
-def run_child(mode: str, inbox: Path, extra: list[str]) -> dict:
+def run_child(mode: str, inbox: Path, extra: list[str], *, load: bool = False) -> dict:
+    """One child process of `mode`; with `load`, a busy loop holds one core for as long as it runs."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--inbox", str(inbox), *extra]
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load else None
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        if burner is not None:
+            burner.kill()
+            burner.wait()
     if proc.returncode != 0:
         sys.exit(f"{mode} child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -164,6 +175,8 @@ def child_pipeline(inbox: Path) -> dict:
     from callreview.transcribe.settings import WhisperSettings
     base_settings = WhisperSettings()
     FasterWhisperBackend.decode = decode
+    # the first pass in chunks, batched (the default), counts as the model's first pass too
+    FasterWhisperBackend.decode_chunks = timed("model (encode, decode, words)", FasterWhisperBackend.decode_chunks)
     for name in ("take_in", "transcribe_call", "assess_stored_call"):
         setattr(flow_mod, name, timed(name, getattr(flow_mod, name)))
 
@@ -174,9 +187,11 @@ def child_pipeline(inbox: Path) -> dict:
     return {"wall_s": wall, "spent": spent, "calls": calls, "summary": summary.to_dict()}
 
 
-def child_bare(inbox: Path) -> dict:
-    """faster-whisper alone, each channel on its own, at the pipeline's settings."""
-    from faster_whisper import WhisperModel
+def child_bare(inbox: Path, batch: int = 0) -> dict:
+    """faster-whisper alone, each channel on its own, at the pipeline's settings; with `batch`, through its
+    `BatchedInferencePipeline`, which decodes that many voice-detected chunks at once (and, by design,
+    without the previous chunk's text)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from callreview.transcribe.audio import load_audio
     from callreview.transcribe.models import resolve_model
@@ -184,6 +199,7 @@ def child_bare(inbox: Path) -> dict:
 
     s = WhisperSettings()
     model = WhisperModel(resolve_model(s), device="cpu", compute_type=s.compute_type, cpu_threads=s.cpu_threads)
+    batched = BatchedInferencePipeline(model) if batch else None
     texts, load_s = {}, 0.0
     t = time.perf_counter()
     for wav in sorted(inbox.glob("*.wav")):
@@ -192,10 +208,15 @@ def child_bare(inbox: Path) -> dict:
         load_s += time.perf_counter() - t_load
         per_channel = []
         for samples in audio.channels:
-            segments, _ = model.transcribe(samples, language="en", beam_size=s.beam_size, word_timestamps=True,
-                                           initial_prompt=s.initial_prompt, vad_filter=True,
-                                           condition_on_previous_text=s.condition_on_previous_text,
-                                           temperature=s.temperatures)
+            if batched is not None:
+                segments, _ = batched.transcribe(samples, language="en", beam_size=s.beam_size, word_timestamps=True,
+                                                 initial_prompt=s.initial_prompt, vad_filter=True,
+                                                 temperature=s.temperatures, batch_size=batch)
+            else:
+                segments, _ = model.transcribe(samples, language="en", beam_size=s.beam_size, word_timestamps=True,
+                                               initial_prompt=s.initial_prompt, vad_filter=True,
+                                               condition_on_previous_text=s.condition_on_previous_text,
+                                               temperature=s.temperatures)
             per_channel.append(" ".join(seg.text for seg in segments))
         texts[wav.stem] = per_channel
     return {"wall_s": time.perf_counter() - t, "audio_decode_s": load_s, "texts": texts}
@@ -274,14 +295,24 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--audio", type=Path, default=ROOT / "bench" / "out" / "night")
     ap.add_argument("--modes", nargs="+", default=["pipeline", "bare"], choices=["pipeline", "bare"])
+    ap.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="settings for both children, e.g. CALLREVIEW_WHISPER_BEAM_SIZE=1 CALLREVIEW_WORKERS=2")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="run the bare engine through faster-whisper's batched pipeline, this many chunks at once")
+    ap.add_argument("--load", action="store_true", help="a busy loop holds one core while each child runs")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", choices=["pipeline", "bare"], help=argparse.SUPPRESS)
     ap.add_argument("--inbox", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if a.child:
-        print(json.dumps(child_pipeline(a.inbox) if a.child == "pipeline" else child_bare(a.inbox)))
+        print(json.dumps(child_pipeline(a.inbox) if a.child == "pipeline" else child_bare(a.inbox, a.batch)))
         return
+    for setting in a.env:
+        name, sep, value = setting.partition("=")
+        if not sep or not name:
+            sys.exit(f"--env {setting!r}: expected NAME=VALUE")
+        os.environ[name] = value
 
     from bench.asr import render
     from callreview.transcribe.audio import probe_audio
@@ -295,7 +326,8 @@ def main() -> None:
     print(f"rendering {len(cases)} calls (kept in {a.audio / key})...", file=sys.stderr, flush=True)
     folder = render(cases, a.audio / key, "phone20")
     audio_s = sum(probe_audio(folder / f"{c.stem}.wav").duration for c in cases)
-    results: dict = {"calls": len(cases), "audio_minutes": audio_s / 60, "text": verdict_figures(cases, text),
+    results: dict = {"calls": len(cases), "audio_minutes": audio_s / 60, "env": a.env, "batch": a.batch,
+                     "load": a.load, "text": verdict_figures(cases, text),
                      "text_verdicts": {k: f"{v} ({', '.join(why)})" for k, (v, why) in text.items()}}
     with tempfile.TemporaryDirectory() as td:
         inbox = Path(td) / "inbox"
@@ -310,7 +342,7 @@ def main() -> None:
             if mode == "pipeline":
                 data = Path(td) / "data"
                 os.environ["CALLREVIEW_DATA_DIR"] = str(data)
-                r = run_child("pipeline", inbox, [])
+                r = run_child("pipeline", inbox, [], load=a.load)
                 r["wer"] = wer(cases, pipeline_texts(data))
                 got = {row["call_id"]: (row.get("verdict", row["status"]), row.get("reasons", []))
                        for row in r["summary"]["calls"]}
@@ -319,7 +351,7 @@ def main() -> None:
                               if v != text.get(k, ("?",))[0]}
                 r.pop("summary")
             else:
-                r = run_child("bare", inbox, [])
+                r = run_child("bare", inbox, ["--batch", str(a.batch)], load=a.load)
                 r["wer"] = wer(cases, r.pop("texts"))
             r["rtf"] = r["wall_s"] / audio_s
             results[mode] = r
@@ -332,6 +364,12 @@ def main() -> None:
 def print_table(r: dict) -> None:
     print(f"{r['calls']} calls, {r['audio_minutes']:.1f} min of stereo audio (Piper, telephone band, 20 dB SNR); "
           f"verdicts over the {r['text']['scored']} whose dev label is not 'transcript_unusable'")
+    notes = [" ".join(r["env"]) or "product defaults"]
+    if r["batch"]:
+        notes.append(f"bare engine batched, {r['batch']} chunks at once")
+    if r["load"]:
+        notes.append("one core held by a busy loop")
+    print("settings: " + "; ".join(notes))
     print(f"{'':<10} {'wall':>8} {'RTF':>6} {'x real time':>11} {'WER':>6} {'verdict':>7} {'mmR':>6} {'queueR':>6} {'cons>rev':>8}")
     t = r["text"]
     print(f"{'text':<10} {'':>8} {'':>6} {'':>11} {'':>6} {t['verdict_accuracy']:>7.3f} {t['mismatch_recall']:>6.3f} "

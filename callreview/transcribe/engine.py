@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import logging
 import threading
 from collections import Counter
@@ -25,6 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from callreview.transcribe.audio import SAMPLE_RATE, Audio, stream_audio
+from callreview.transcribe.chunks import speech_chunks
 from callreview.transcribe.fragments import ends_sentence, join_fragments
 from callreview.transcribe.hallucination import flag_segments, is_loop
 from callreview.transcribe.segments import Decoded, Gap, Segment, Transcript, Word
@@ -189,13 +191,23 @@ class Engine:
         if not spans:
             return [], gaps, None, 0.0
         speech = np.concatenate([samples[a:b] for a, b in spans]) if len(spans) > 1 else samples[spans[0][0]:spans[0][1]]
-        decoded = self._decode_all(np.ascontiguousarray(speech, dtype=np.float32))
+        joints = list(itertools.accumulate(b - a for a, b in spans))[:-1]
+        decoded = self._decode_all(np.ascontiguousarray(speech, dtype=np.float32), joints)
         timeline = _Timeline(spans, offset)
         segments = [piece for seg in decoded.segments for piece in _place(seg, timeline, speaker, channel)]
         return segments, gaps, decoded, len(speech) / SAMPLE_RATE
 
-    def _decode_all(self, speech: np.ndarray) -> Decoded:
-        """Decode joined speech, then decode again, on its own, any long stretch the first pass lost.
+    def _first_pass(self, speech: np.ndarray, joints: list[int]) -> Decoded:
+        """The joined speech decoded in chunks of one window each, batched, when the backend can
+        (faster-whisper, `batch_size` > 0, no temperature fallback); otherwise in one pass, window by window."""
+        chunked = getattr(self.backend, "decode_chunks", None)
+        if chunked is None or not self.settings.batch_size or self.settings.temperature_fallback:
+            return self.backend.decode(speech, self.settings)
+        return chunked(speech, speech_chunks(speech, joints), self.settings)
+
+    def _decode_all(self, speech: np.ndarray, joints: list[int]) -> Decoded:
+        """Decode joined speech (`joints`: where one stretch meets the next), then decode again, on its own,
+        any long stretch the first pass lost.
 
         Two ways Whisper loses speech:
         - it ends a 30-second window early when it believes the rest is silence, and skips to the next window:
@@ -206,7 +218,7 @@ class Engine:
         decoded once more, alone, without the previous text that fed the loop (and, if that loops too, without
         the prompt). Decoding stays deterministic. The loop itself is kept, flagged.
         """
-        first = self.backend.decode(speech, self.settings)
+        first = self._first_pass(speech, joints)
         raw = list(first.segments)
         min_s = self.settings.redecode_missed_s
         if not min_s:

@@ -76,6 +76,12 @@ class WhisperSettings(BaseSettings):
         False, description="Decode a window again, sampling at rising temperatures, when its text looks wrong "
                            "(Whisper's default). Off, decoding is deterministic: the same recording always gives "
                            "the same transcript (evidence), and a bad window is flagged instead.")
+    batch_size: int = Field(
+        8, ge=0, le=64,
+        description="faster-whisper decodes the speech in chunks of at most 30 s, each whole and on its own (no "
+                    "previous text), this many at once through its batched pipeline: on telephone audio that loses "
+                    "fewer words and takes less time than one pass over the joined speech (bench/night.py). 0 "
+                    "decodes the joined speech in one pass, window after window, as openai-whisper always does.")
     vad: bool = Field(True, description="Run silero voice detection first, so silence and hold tones are not "
                                         "decoded; skipped stretches are recorded as gaps.")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability above which audio is speech.")

@@ -174,13 +174,13 @@ def _word(transcript: Transcript, text: str, speaker: str) -> Word:
 @needs_tools
 def test_a_word_across_a_window_edge_keeps_its_text_and_its_file_times(engines, tmp_path):
     # A long stereo call is decoded one channel at a time, window by window (transcribe_path). Here the
-    # middle of "receiving" lies exactly on the edge between the first two 30 s windows of the right channel.
+    # middle of "property" lies exactly on the edge between the first two 30 s windows of the right channel.
     rate = 8000
     sentence = speak("Officer Haskell, the warrant is for receiving stolen property.", tmp_path / "s.wav")
     e = engines["faster-whisper"]
     alone = e.transcribe(load_audio(write_wav(tmp_path / "alone.wav", [np.concatenate(
         [silence(1.0, rate), sentence, silence(1.0, rate)])], rate)))
-    heard = _word(alone, "receiving", "unknown")
+    heard = _word(alone, "property", "unknown")
     into_sentence = (heard.start + heard.end) / 2 - 1.0
     at = 30.0 - into_sentence  # where the sentence starts in the call
     officer = speak("This is the lieutenant. What kind of warrant do you have?", tmp_path / "o.wav")
@@ -193,12 +193,14 @@ def test_a_word_across_a_window_edge_keeps_its_text_and_its_file_times(engines, 
     windowed = engine_module.Engine(e.settings.model_copy(update={"window_s": 30.0}), e.backend).transcribe_path(path)
     whole = e.transcribe(load_audio(path))  # one 600 s window: no edge anywhere
 
-    word = _word(windowed, "receiving", "ice")
+    word = _word(windowed, "property", "ice")
     assert word.start < 30.0 < word.end
     assert word.start == pytest.approx(heard.start - 1.0 + at, abs=0.15)
     assert word.end == pytest.approx(heard.end - 1.0 + at, abs=0.15)
-    assert (word.start, word.end) == pytest.approx((_word(whole, "receiving", "ice").start,
-                                                    _word(whole, "receiving", "ice").end), abs=0.05)
+    assert (word.start, word.end) == pytest.approx((_word(whole, "property", "ice").start,
+                                                    _word(whole, "property", "ice").end), abs=0.05)
+    # ("property", not "receiving": greedy tiny.en hears "receiving" as "the evening" when the sentence is
+    # decoded alone in a chunk, and the word on the edge must be one it hears both ways.)
     # The same words either way. Not always the same characters: the windowed pass decodes the sentence
     # with another context before it, and once in a few hundred runs here tiny.en heard an extra word
     # ("Office of Health, California, the warrant in for ...") in one of the two.
@@ -206,7 +208,7 @@ def test_a_word_across_a_window_edge_keeps_its_text_and_its_file_times(engines, 
         said = [" ".join(s.text for s in t.segments if s.speaker == speaker and not s.flags).lower().split()
                 for t in (windowed, whole)]
         assert difflib.SequenceMatcher(a=said[0], b=said[1]).ratio() >= 0.8, said
-    assert "receiving stolen property" in " ".join(s.text for s in windowed.segments if s.speaker == "ice").lower()
+    assert "stolen property" in " ".join(s.text for s in windowed.segments if s.speaker == "ice").lower()
 
 
 def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone_wav, tmp_path):
@@ -321,16 +323,17 @@ def test_speech_the_first_pass_left_without_words_is_decoded_again(engines, two_
     e = engines["faster-whisper"]
     dropping = _DroppingBackend(e.backend, cut=1.5)
     t = engine_module.Engine(e.settings, dropping).transcribe(audio)
-    assert len(dropping.calls) == 2 and dropping.calls[1] < dropping.calls[0]
+    assert len(dropping.calls) == 2 and dropping.calls[1] < dropping.calls[0], dropping.calls
     # The lost sentence's words are back (greedy tiny.en on espeak has heard "active felony warrant" as
     # "acting felony" now and then in whole-suite runs, so two of its five key words, not all of them).
     assert len(LOST_WORDS & words_of(t)) >= 2, words_of(t)
     recovered = next(s for s in t.segments if LOST_WORDS & words_of(dataclasses.replace(t, segments=(s,))))
-    assert recovered.start == pytest.approx(second_at, abs=0.8)  # true file time, not the re-decoded clip's
+    # true file time, not the re-decoded clip's
+    assert recovered.start == pytest.approx(second_at, abs=0.8), (recovered.start, recovered.text, second_at)
     # turned off, the loss stays (and the setting is what decides)
     off = _DroppingBackend(e.backend, cut=1.5)
     t = engine_module.Engine(e.settings.model_copy(update={"redecode_missed_s": 0.0}), off).transcribe(audio)
-    assert len(off.calls) == 1 and not LOST_WORDS & words_of(t)
+    assert len(off.calls) == 1 and not LOST_WORDS & words_of(t), (off.calls, words_of(t))
 
 
 @pytest.mark.whisper
@@ -360,7 +363,8 @@ def test_speech_under_a_decoder_loop_is_decoded_again_and_the_loop_kept_flagged(
     recovered = dataclasses.replace(t, segments=tuple(s for s in t.segments if s not in loop))
     assert len(LOST_WORDS & words_of(recovered)) >= 2, words_of(recovered)
     assert all(s.start >= loop[0].start - 0.5 for s in recovered.segments
-               if LOST_WORDS & words_of(dataclasses.replace(recovered, segments=(s,))))
+               if LOST_WORDS & words_of(dataclasses.replace(recovered, segments=(s,)))), \
+        [(s.start, s.text) for s in t.segments]
 
 
 @pytest.mark.whisper
