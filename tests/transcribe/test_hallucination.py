@@ -42,7 +42,7 @@ def test_longest_repeat_counts_phrases_in_a_row():
 
 def test_a_segment_that_reads_back_the_prompt_is_flagged_but_real_speech_with_its_words_is_not():
     from callreview.transcribe.hallucination import segment_flags
-    from callreview.transcribe.settings import DEFAULT_PROMPT, WhisperSettings
+    from callreview.transcribe.settings import WhisperSettings
     from callreview.transcribe.segments import Segment
 
     settings = WhisperSettings()
