@@ -47,7 +47,7 @@ def test_stereo_call_gives_two_speakers_in_order_with_the_script_words(call_tran
     t = call_transcripts[name]
     # Whisper may invent a few words in the padding after speech; those must come flagged, never unflagged.
     assert all("no_speech" in s.flags for s in t.segments if s.flags)
-    t = dataclasses.replace(t, segments=tuple(s for s in t.segments if not s.flags))
+    t = dataclasses.replace(t, segments=tuple(s for s in t.segments if not _invented(s)))
     speakers = [s.speaker for s in t.segments]
     assert speakers and speakers[0] == "officer" and "ice" in speakers
     assert speakers.index("officer") < speakers.index("ice")
@@ -158,14 +158,21 @@ def test_long_call_in_windows_keeps_true_times_and_does_not_cut_speech(engines, 
     windowed = engine_module.Engine(e.settings.model_copy(update={"window_s": 30.0}), e.backend)
     seen = []
     t = windowed.transcribe_path(path, progress=lambda done, total: seen.append((done, total)))
-    t = dataclasses.replace(t, segments=tuple(s for s in t.segments if not s.flags))
+    t = dataclasses.replace(t, segments=tuple(s for s in t.segments if not _invented(s)))
     assert len(t.segments) == 1 and "stolen property" in t.segments[0].text.lower()
     assert t.segments[0].start == pytest.approx(start, abs=0.6)
     assert seen[-1][0] == pytest.approx(75, abs=0.1) and len(seen) == 3
 
 
+def _invented(segment: Segment) -> bool:
+    # tiny.en hears espeak poorly, and whether a sentence's average log-probability falls just under the
+    # threshold varies from run to run (CTranslate2 on two threads is not bit-exact): a `low_confidence`
+    # segment is still heard speech, which is what these tests are about.
+    return bool(set(segment.flags) - {"low_confidence"})
+
+
 def _word(transcript: Transcript, text: str, speaker: str) -> Word:
-    (word,) = [w for s in transcript.segments if s.speaker == speaker and not s.flags for w in s.words
+    (word,) = [w for s in transcript.segments if s.speaker == speaker and not _invented(s) for w in s.words
                if re.sub(r"[^a-z]", "", w.text.lower()) == text]
     return word
 
@@ -201,14 +208,17 @@ def test_a_word_across_a_window_edge_keeps_its_text_and_its_file_times(engines, 
                                                     _word(whole, "property", "ice").end), abs=0.05)
     # ("property", not "receiving": greedy tiny.en hears "receiving" as "the evening" when the sentence is
     # decoded alone in a chunk, and the word on the edge must be one it hears both ways.)
-    # The same words either way. Not always the same characters: the windowed pass decodes the sentence
-    # with another context before it, and once in a few hundred runs here tiny.en heard an extra word
-    # ("Office of Health, California, the warrant in for ...") in one of the two.
-    for speaker in ("officer", "ice"):
-        said = [" ".join(s.text for s in t.segments if s.speaker == speaker and not s.flags).lower().split()
-                for t in (windowed, whole)]
-        assert difflib.SequenceMatcher(a=said[0], b=said[1]).ratio() >= 0.8, said
-    assert "stolen property" in " ".join(s.text for s in windowed.segments if s.speaker == "ice").lower()
+    # Nothing lost or doubled at the edge: the officer, far from it, says the same either way; the sentence
+    # on the edge ends once with its last words, and has as many words give or take two. Not the same
+    # characters: tiny.en mishears this espeak name ("Office of Calps", "Office of Health, California")
+    # differently with another context before it, and from run to run.
+    said = {speaker: [re.sub(r"[^a-z' ]", "", " ".join(s.text for s in t.segments
+                                                       if s.speaker == speaker and not _invented(s)).lower())
+                      for t in (windowed, whole)] for speaker in ("officer", "ice")}
+    assert difflib.SequenceMatcher(a=said["officer"][0].split(), b=said["officer"][1].split()).ratio() >= 0.8, said
+    for text in said["ice"]:
+        assert text.count("stolen property") == 1 and text.endswith("stolen property"), said
+    assert abs(len(said["ice"][0].split()) - len(said["ice"][1].split())) <= 2, said
 
 
 def test_random_weight_checkpoint_runs_the_whole_pipeline(random_pt, stereo_tone_wav, tmp_path):
