@@ -34,7 +34,9 @@ def speak(text: str, path: Path, rate: int = 8000, voice: str = "en-us") -> np.n
     """Render speech with espeak-ng, resampled by sox to `rate`; returns float samples."""
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True, capture_output=True)
+    # -D: no dither, so the same text gives the same samples on every run and a test decodes the same audio.
+    subprocess.run(["sox", "-D", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True,
+                   capture_output=True)
     with wave.open(str(path)) as w:
         data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     return data.astype(np.float32) / 32768
