@@ -10,8 +10,8 @@ import pytest
 from calldata import add_call, add_version
 from callreview.storage import calls as store
 from callreview.storage.errors import StorageError
-from callreview.storage.search import (MARK_END, MARK_START, InvalidSearchQuery, list_calls_sql, list_matching_calls,
-                                       parse_query, search, search_sql, to_fts5)
+from callreview.storage.search import (ELLIPSIS, MARK_END, MARK_START, InvalidSearchQuery, list_calls_sql,
+                                       list_matching_calls, parse_query, search, search_sql, to_fts5)
 
 JUNE_2 = datetime(2017, 6, 2, 13, 0, tzinfo=timezone.utc)
 JULY_9 = datetime(2017, 7, 9, 23, 30, tzinfo=timezone.utc)
@@ -99,6 +99,24 @@ def test_better_matches_rank_first(calls):
     assert [h.rank for h in hits] == sorted((h.rank for h in hits), reverse=True)
     assert search(calls, "warrant", limit=1)[0] == hits[0]
     assert search(calls, "warrant", limit=2, offset=1) == hits[1:3]
+
+
+
+def test_each_hit_of_a_page_carries_its_own_segments_snippet(calls):
+    # SQLite takes a page's snippets in one pass over the page's rowid range: the matches in that range
+    # that are not on the page (filtered out, or on another page) must not lend a hit their snippet.
+    for query, filters in (("warr*", {}), ("warr*", {"decision": "dispatched"}), ("de*", {}),
+                           ("warrant OR knock*", {"officer": "lowry"})):
+        everything = search(calls, query, **filters)
+        assert len(everything) >= 2, query
+        for offset in range(len(everything)):  # pages of two ranked hits: other matches lie between their rows
+            page = search(calls, query, limit=2, offset=offset, **filters)
+            assert page == everything[offset:offset + 2]
+            for hit in page:
+                transcript = store.current_transcript(calls, store.find_call(calls, hit.call_id).id)
+                (text,) = [s.text for s in store.segments_of(calls, transcript.id) if s.idx == hit.segment_idx]
+                shown = hit.snippet.replace(MARK_START, "").replace(MARK_END, "").strip(ELLIPSIS).strip()
+                assert len(shown) > 10 and shown in text and MARK_START in hit.snippet, (query, filters, hit, text)
 
 
 def test_only_the_current_transcript_version_is_searched(calls):
