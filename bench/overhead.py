@@ -10,7 +10,10 @@ neither side always follows the other):
 - `bare`: the engine alone, in a process that imports it, loads the same model and decodes each channel on
   its own at the pipeline's settings: same beam, word timestamps, English, prompt, temperatures, previous
   text, no window dropped as silence, and, for faster-whisper, its own `vad_filter` with the pipeline's
-  voice-detection options (threshold, minimum silence, padding). openai-whisper has no voice detection, so
+  voice-detection options (threshold, minimum silence, padding), and, when the product decodes in batches
+  (`CALLREVIEW_WHISPER_BATCH_SIZE`, default 8), through faster-whisper's own BatchedInferencePipeline at
+  that batch size, without timestamp tokens, as the product does; with the variable at 0, one pass per
+  channel, as the product then does. openai-whisper has no voice detection, so
   its bare process decodes every second of the call (the issue's definition).
 Both sides pay for starting Python, imports and loading the model, as a user's process does.
 
@@ -52,6 +55,21 @@ def bare(path: Path, engine: str, model: str) -> dict:
         m = WhisperModel(ref, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads, num_workers=1)
         vad = {"threshold": s.vad_threshold, "min_silence_duration_ms": int(s.vad_min_silence_s * 1000),
                "speech_pad_ms": int(s.vad_padding_s * 1000)}
+        if s.batch_size and not s.temperature_fallback:
+            # The product's decoding (step 3 of docs/transcription.md): voice-detected chunks of one window,
+            # each whole, without timestamp tokens or the previous chunk's text, batch_size at once.
+            from faster_whisper import BatchedInferencePipeline
+
+            batched = BatchedInferencePipeline(m)
+            for samples in audio.channels:
+                segments, _ = batched.transcribe(samples, language=s.language, beam_size=s.beam_size,
+                                                 word_timestamps=True, initial_prompt=s.initial_prompt,
+                                                 temperature=s.temperatures, without_timestamps=True,
+                                                 compression_ratio_threshold=s.compression_ratio_threshold,
+                                                 log_prob_threshold=s.logprob_threshold, no_speech_threshold=None,
+                                                 vad_filter=True, vad_parameters=vad, batch_size=s.batch_size)
+                words.append(sum(len(seg.words or ()) for seg in segments))
+            return {"words": words}
         for samples in audio.channels:
             segments, _ = m.transcribe(samples, language=s.language, beam_size=s.beam_size, word_timestamps=True,
                                        initial_prompt=s.initial_prompt, temperature=s.temperatures,
