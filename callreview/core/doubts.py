@@ -12,6 +12,8 @@ In this order:
    earlier, so each counted mention before it may not count (rule `denied_later`);
 2c. a counted mention whose sentence reads like labelled sentences where its kind did not count (rule
    `near_uncounted`, the rules' `nearness` section; callreview.core.nearness);
+2d. a sentence with no mention of a kind the rules' `nearness.missed` names, where no mention counts that
+   kind, that reads like labelled sentences where it counted (rule `near_counted`): it may count;
 3. a word of a mention's segment that Whisper heard with less than the rules' `min_word_probability`
    is a doubt about that mention (rule `low_confidence_word`): inside a counted mention it may not count;
    anywhere in the segment of a qualified one (where its trigger is) it may count after all.
@@ -23,7 +25,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from callreview.core.mentions import MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
-from callreview.core.nearness import nearness_doubts
+from callreview.core.nearness import missed_doubts, nearness_doubts
 from callreview.core.policy import UNSURE_WORD_RULE
 from callreview.core.qualifiers import SegmentScope
 from callreview.core.rules import Rules
@@ -31,13 +33,16 @@ from callreview.transcribe import embedding
 from callreview.transcribe.segments import Segment
 
 
-def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules) -> list[Doubt]:
+def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules,
+                missed_kinds: Sequence[str] | None = None) -> list[Doubt]:
     """Every weakly read piece of evidence in a tagged call.
 
     Args:
         segments: the call's segments, as tagged (flagged ones are skipped, as in tagging).
         mentions: the tagger's mentions for those segments.
         rules: the compiled rules (weak rules and triggers, and the `doubts:` rules).
+        missed_kinds: of the rules' `nearness.missed` kinds, those to look for (None: all of them); the
+            assessment names only the kinds that could decide the verdict, as looking encodes every sentence.
 
     Returns:
         Doubts in transcript order, each with the words, their place and times, and why.
@@ -51,9 +56,12 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
     doubts.extend(denied_later(mentions))
     near = rules.nearness
-    if near is not None and any(m.qualifier is None for m in mentions):
+    if near is not None and missed_kinds is not None:
+        near = replace(near, missed_kinds=tuple(k for k in near.missed_kinds if k in missed_kinds))
+    if near is not None and (near.missed_kinds or any(m.qualifier is None for m in mentions)):
         vectors = embedding.example_vectors([e.text for e in near.examples], near.digest)
         doubts.extend(nearness_doubts(segments, mentions, near, embedding.encode, vectors))
+        doubts.extend(missed_doubts(segments, mentions, near, embedding.encode, vectors))
     if rules.min_word_probability > 0:
         doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
     return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))

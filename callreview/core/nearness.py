@@ -1,4 +1,4 @@
-"""Nearness doubts: a counted mention whose sentence reads like labelled sentences where that kind did not count.
+"""Nearness doubts: a sentence read one way by the rules that reads like labelled sentences read the other.
 
 The rules list phrasings; writers they were not written against phrase things otherwise ("he had a felony
 warrant with you guys ... you picked him up on it in February"). A sentence-embedding model puts such a
@@ -6,6 +6,12 @@ sentence near the labelled sentences it resembles. When most of a counted mentio
 sentences hold the same kind *not* counting (past, denied, conditional, somebody else's) and none holds it
 counting, the mention may not count: a doubt, never a changed tag, so the verdict becomes needs_review
 (`uncertain_evidence`) only where it hinges on it.
+
+The other way round (`missed_doubts`, rule `near_counted`): a sentence in which the rules found no mention
+of a door knock or an emergency, but whose nearest labelled sentences mostly hold that kind counting ("your
+guys been on that door and say please, he'll open right up", a recognizer's hearing of "bang on that
+door and say police"), may be one: a doubt that the kind may count, which sends a dispatched (door knock)
+or declined (emergency) call to a person instead of calling it consistent.
 
 Plain functions over plain data: the encoder is passed in (callreview.transcribe.embedding gives the real
 one), so nothing here loads a model.
@@ -26,10 +32,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from callreview.core.errors import InvalidRules
-from callreview.core.mentions import KINDS, MAY_NOT_COUNT, Doubt, Mention
+from callreview.core.mentions import KINDS, MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
 from callreview.transcribe.segments import Segment
 
 NEARNESS_RULE = "near_uncounted"
+MISSED_RULE = "near_counted"
+MIN_WORDS = 3  # the shortest sentence missed_doubts reads
 # texts -> one L2-normalised row per text
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
@@ -57,6 +65,11 @@ class Nearness:
     neighbours: int
     min_similarity: float  # cosine of the nearest example; below it the sentence is like nothing labelled
     min_share: float  # share of the neighbours that must hold the kind not counting
+    # The other way round (`missed:` in the rules): a sentence the rules read no mention of these kinds in,
+    # which reads like examples where the kind counted. Empty: no such doubts.
+    missed_kinds: tuple[str, ...] = ()
+    missed_min_similarity: float = 1.0
+    missed_min_share: float = 1.0
 
     @functools.cached_property
     def digest(self) -> str:
@@ -157,3 +170,75 @@ def nearness_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], ne
                 why=why))
     firm_left = {m.kind for m in counted if m not in near_mentions}
     return [d for kind, ds in doubted.items() if kind not in firm_left for d in ds]
+
+
+def missed_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], nearness: Nearness,
+                  encode: Encoder, example_vectors: np.ndarray) -> list[Doubt]:
+    """Doubts for sentences with no mention of a kind that read like the examples where that kind counted.
+
+    Only kinds in `nearness.missed_kinds` that no mention counts in the call are looked for (a counted one
+    leaves nothing to doubt), and only in sentences with no mention of that kind at all: a sentence the
+    rules read as the kind, qualified, was read; this is for the phrasings no rule lists.
+
+    Args:
+        segments: the call's segments, as tagged (flagged and empty ones are skipped, as in tagging).
+        mentions: the tagger's mentions.
+        nearness: the compiled section.
+        encode: the sentence encoder (normalised rows).
+        example_vectors: `encode` of the examples' texts, in order.
+
+    Returns:
+        One MAY_COUNT doubt per kind and sentence, naming the sentence, its times and its nearest example.
+    """
+    kinds = [k for k in nearness.missed_kinds if not any(m.kind == k and m.qualifier is None for m in mentions)]
+    if not kinds or not nearness.examples:
+        return []
+    # Two words ask for nothing ("Go on.", "Hold on."), and every sentence costs an encoding.
+    sentences = [(i, start, end) for i, seg in enumerate(segments) if not seg.flags and seg.text
+                 for start, end in sentence_spans(seg.text) if len(seg.text[start:end].split()) >= MIN_WORDS]
+    if not sentences:
+        return []
+    vectors = encode([segments[i].text[s:e] for i, s, e in sentences])
+    found: list[Doubt] = []
+    for (index, start, end), vector in zip(sentences, vectors):
+        sims = example_vectors @ vector
+        top = np.argsort(-sims)[:nearness.neighbours]
+        if sims[top[0]] < nearness.missed_min_similarity:
+            continue
+        seg = segments[index]
+        for kind in kinds:
+            if any(m.kind == kind and m.segment == index and m.char_start < end and start < m.char_end
+                   for m in mentions):
+                continue
+            counted = [j for j in top if (kind, True) in nearness.examples[j].labels]
+            # the nearest that says so must be near itself, not merely share the neighbourhood of a near
+            # example of another kind ("putting it out as a robbery, units to Hikes" is near a robbery)
+            if (len(counted) / len(top) < nearness.missed_min_share
+                    or sims[counted[0]] < nearness.missed_min_similarity):
+                continue
+            nearest = nearness.examples[counted[0]]
+            why = (f"no rule reads {_KIND_WORDS.get(kind, kind)} here, but it reads like labelled sentences where "
+                   f"one counted ({len(counted)} of its {len(top)} nearest; nearest: \u201c{nearest.text}\u201d, "
+                   f"{nearest.call_id}, similarity {float(sims[counted[0]]):.2f})")
+            start_s, end_s = _sentence_times(seg, start, end)
+            found.append(Doubt(kind=kind, reading=MAY_COUNT, segment=index, speaker=seg.speaker, start=start_s,
+                               end=end_s, char_start=start, char_end=end, text=seg.text[start:end].strip(),
+                               rule=MISSED_RULE, why=why))
+    return found
+
+
+def _sentence_times(seg: Segment, start: int, end: int) -> tuple[float, float]:
+    """The file times of a sentence of a segment: its words' times where the words can be placed in the
+    text, else the segment's."""
+    lowered, cursor, times = seg.text.lower(), 0, []
+    for word in seg.words:
+        token = word.text.strip().lower()
+        at = lowered.find(token, cursor) if token else -1
+        if at < 0:
+            continue
+        cursor = at + len(token)
+        if start <= at < end:
+            times.append((word.start, word.end))
+    if not times:
+        return seg.start, seg.end
+    return times[0][0], times[-1][1]

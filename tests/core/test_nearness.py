@@ -16,11 +16,11 @@ import yaml
 from callreview.core.assessment import assess_call
 from callreview.core.decisions import DecisionLog
 from callreview.core.errors import InvalidRules
-from callreview.core.nearness import Example, load_examples, nearness_doubts, sentence_spans
+from callreview.core.nearness import Example, load_examples, missed_doubts, nearness_doubts, sentence_spans
 from callreview.core.rules import DEFAULT_RULES, compile_rules, load_rules
 from callreview.core.tagging import tag_transcript
 from callreview.transcribe import embedding
-from callreview.transcribe.segments import Segment
+from callreview.transcribe.segments import Segment, Word
 
 RULES = load_rules()
 DISPATCHED = DecisionLog(decision="dispatched", basis=("criminal_warrant",))
@@ -86,6 +86,64 @@ def test_a_firm_mention_of_the_kind_elsewhere_keeps_it_counted():
     assert nearness_doubts(SPOKEN, tag_transcript(SPOKEN, rules), near, embedding.encode, vectors) != []
 
 
+KNOCK = ["Have one of your officers knock on his door so he comes out.",
+         "We need a uniform to ring the bell and get him to open up.",
+         "Just have your guys go up to the apartment and ask for him by name.",
+         "Send a marked unit to his front door so he'll answer."]
+# The second sentence is no phrasing the rules list (a recognizer's "guy's" for "guys" here), so the tagger
+# reads no door knock in it; the sentences around it hold nothing of the kind.
+ASKED = "He won't open for us. But if your guy's at that door and say police, he'll open right up."
+WORDS = tuple(Word(20.0 + 0.3 * i, 20.25 + 0.3 * i, w) for i, w in enumerate(ASKED.split()))
+ASKING = [Segment(start=3.0, end=8.0, text="Sergeant, we have a felony warrant for robbery out of circuit court.",
+                  speaker="ice"),
+          Segment(start=20.0, end=20.0 + 0.3 * len(WORDS), text=ASKED, speaker="ice", words=WORDS)]
+
+
+def missed_rules(bank: tuple[Example, ...], **change):
+    settings = {"neighbours": 3, "missed_kinds": ("door_knock", "emergency"), "missed_min_similarity": 0.5,
+                "missed_min_share": 0.6, **change}
+    return replace(RULES, nearness=replace(RULES.nearness, examples=bank, **settings))
+
+
+def test_a_door_knock_no_rule_reads_sends_a_dispatch_to_review_naming_the_sentence_and_its_times():
+    rules = missed_rules(examples((KNOCK, ("door_knock", True)), (QUIET, None)))
+    result = assess_call(DISPATCHED, ASKING, "en", rules)
+    assert "door_knock" not in result.counted  # a doubt, never a tag
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    [doubt] = result.doubts
+    assert (doubt.rule, doubt.kind, doubt.reading, doubt.segment) == ("near_counted", "door_knock", "may_count", 1)
+    assert doubt.text == "But if your guy's at that door and say police, he'll open right up."
+    # the sentence's own words' times, not the whole segment's
+    assert (doubt.start, doubt.end) == (WORDS[5].start, WORDS[-1].end)
+    assert "no rule reads a door knock" in doubt.why and any(k in doubt.why for k in KNOCK)
+    # declined, the same words decide nothing: no door was knocked on
+    assert assess_call(DecisionLog(decision="declined"), ASKING, "en", rules).verdict.verdict == "consistent"
+
+
+def test_no_missed_doubt_when_the_kind_counts_or_the_sentence_is_like_nothing_or_the_kind_is_not_looked_for():
+    bank = examples((KNOCK, ("door_knock", True)), (QUIET, None))
+    rules = missed_rules(bank)
+    vectors = embedding.encode([e.text for e in bank])
+    counted = [*ASKING, Segment(start=30.0, end=33.0, text="Have a uniform knock on his door.", speaker="ice")]
+    assert missed_doubts(counted, tag_transcript(counted, rules), rules.nearness, embedding.encode, vectors) == []
+    for near in (replace(rules.nearness, missed_min_similarity=0.95), replace(rules.nearness, missed_kinds=()),
+                 replace(rules.nearness, missed_min_share=1.0,
+                         examples=examples((KNOCK[:2], ("door_knock", True)), (QUIET, None)))):
+        vectors = embedding.encode([e.text for e in near.examples])
+        assert missed_doubts(ASKING, tag_transcript(ASKING, rules), near, embedding.encode, vectors) == []
+    # the sentence itself labelled as another kind is its nearest (1.0), but no door-knock example is near:
+    # sharing a neighbourhood is not enough
+    twin = examples((KNOCK, ("door_knock", True)), ([ASKED.split(". ")[1]], ("crime", True)))
+    near = replace(rules.nearness, examples=twin, missed_min_similarity=0.9)
+    vectors = embedding.encode([e.text for e in twin])
+    assert missed_doubts(ASKING, tag_transcript(ASKING, rules), near, embedding.encode, vectors) == []
+    assert missed_doubts(ASKING, tag_transcript(ASKING, rules), replace(near, missed_min_similarity=0.3),
+                         embedding.encode, vectors) != []
+    # a flagged segment is read by no one, nearness included
+    flagged = [ASKING[0], replace(ASKING[1], flags=("low_confidence",))]
+    assert missed_doubts(flagged, [], rules.nearness, embedding.encode, embedding.encode([e.text for e in bank])) == []
+
+
 def test_a_sentence_like_nothing_labelled_raises_no_doubt():
     rules = near_rules(examples((QUIET, None),
                                 (["My cousin's dog had puppies in February, six of them."], PAST)))
@@ -121,6 +179,9 @@ def test_leaving_a_set_out_drops_its_examples(tmp_path):
     ({"neighbours": 0}, "nearness.neighbours must be a number from 1 to 100"),
     ({"model": "bert-base"}, "nearness.model must be all-MiniLM-L6-v2"),
     ({"examples": "missing.jsonl"}, "nearness examples file not found"),
+    ({"missed": {"kinds": ["parking"]}}, "nearness.missed.kinds must be a list of tag kinds"),
+    ({"missed": {"kinds": ["door_knock"], "min_similarity": 2}}, "nearness.missed.min_similarity must be a number"),
+    ({"missed": ["door_knock"]}, "nearness.missed"),
 ])
 def test_a_bad_nearness_section_is_refused_naming_the_problem(change, problem):
     data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
