@@ -53,11 +53,12 @@ def assess_call(log: DecisionLog | None, segments: Sequence[Segment], language: 
     counted = tuple(counted_kinds(mentions))
     # Looking for a kind no rule read means encoding every sentence of the call; it is done only for the
     # kinds that, counted, would turn this call's consistent verdict into a mismatch.
-    undecided = assess(log, counted, unusable)
-    could_decide = tuple(k for k in (rules.nearness.missed_kinds if rules.nearness else ())
-                         if undecided.verdict == "consistent"
-                         and assess(log, tuple(sorted({*counted, k})), unusable).verdict == "mismatch")
-    doubts = [] if unusable else find_doubts(segments, mentions, rules, missed_kinds=could_decide)
+    doubts = []
+    if not unusable:
+        consistent = assess(log, counted, False).verdict == "consistent"
+        could_decide = tuple(k for k in (rules.nearness.missed_kinds if rules.nearness else ()) if consistent
+                             and assess(log, tuple(sorted({*counted, k})), False).verdict == "mismatch")
+        doubts = find_doubts(segments, mentions, rules, missed_kinds=could_decide)
     verdict = assess(log, counted, unusable, doubts)
     return CallAssessment(mentions=mentions, counted=verdict.counted, unusable=unusable, verdict=verdict,
                           rules_version=rules.version)

@@ -30,7 +30,7 @@ from callreview.core.policy import UNSURE_WORD_RULE
 from callreview.core.qualifiers import SegmentScope
 from callreview.core.rules import Rules
 from callreview.transcribe import embedding
-from callreview.transcribe.segments import Segment
+from callreview.transcribe.segments import Segment, placed_words
 
 
 def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules,
@@ -56,12 +56,12 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
     doubts.extend(denied_later(mentions))
     near = rules.nearness
-    if near is not None and missed_kinds is not None:
-        near = replace(near, missed_kinds=tuple(k for k in near.missed_kinds if k in missed_kinds))
-    if near is not None and (near.missed_kinds or any(m.qualifier is None for m in mentions)):
-        vectors = embedding.example_vectors([e.text for e in near.examples], near.digest)
-        doubts.extend(nearness_doubts(segments, mentions, near, embedding.encode, vectors))
-        doubts.extend(missed_doubts(segments, mentions, near, embedding.encode, vectors))
+    if near is not None:
+        missed = tuple(k for k in near.missed_kinds if missed_kinds is None or k in missed_kinds)
+        if missed or any(m.qualifier is None for m in mentions):
+            vectors = embedding.example_vectors([e.text for e in near.examples], near.digest)
+            doubts.extend(nearness_doubts(segments, mentions, near, embedding.encode, vectors))
+            doubts.extend(missed_doubts(segments, mentions, near, embedding.encode, vectors, missed))
     if rules.min_word_probability > 0:
         doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
     return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))
@@ -99,7 +99,7 @@ def unsure_words(segments: Sequence[Segment], mentions: Sequence[Mention], thres
     found: dict[tuple[str, str, int, int], Doubt] = {}
     for m in mentions:
         seg = segments[m.segment]
-        for start, end, word in _placed_words(seg):
+        for start, end, word in placed_words(seg):
             if word.probability is None or word.probability >= threshold:
                 continue
             inside = start < m.char_end and m.char_start < end
@@ -113,22 +113,6 @@ def unsure_words(segments: Sequence[Segment], mentions: Sequence[Mention], thres
                 end=word.end, char_start=start, char_end=end, text=seg.text[start:end], rule=UNSURE_WORD_RULE,
                 why=why))
     return list(found.values())
-
-
-def _placed_words(seg: Segment) -> list[tuple[int, int, object]]:
-    """Each word with its character span in the segment's text, found in order (words Whisper joined
-    differently from the text are skipped, not guessed)."""
-    placed, cursor, lowered = [], 0, seg.text.lower()
-    for word in seg.words:
-        token = word.text.strip().lower()
-        if not token:
-            continue
-        at = lowered.find(token, cursor)
-        if at < 0:
-            continue
-        placed.append((at, at + len(token), word))
-        cursor = at + len(token)
-    return placed
 
 
 def _from_mention(m: Mention, reading: str) -> Doubt:

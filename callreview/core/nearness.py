@@ -33,7 +33,7 @@ import numpy as np
 
 from callreview.core.errors import InvalidRules
 from callreview.core.mentions import KINDS, MAY_COUNT, MAY_NOT_COUNT, Doubt, Mention
-from callreview.transcribe.segments import Segment
+from callreview.transcribe.segments import Segment, placed_words
 
 NEARNESS_RULE = "near_uncounted"
 MISSED_RULE = "near_counted"
@@ -173,12 +173,14 @@ def nearness_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], ne
 
 
 def missed_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], nearness: Nearness,
-                  encode: Encoder, example_vectors: np.ndarray) -> list[Doubt]:
+                  encode: Encoder, example_vectors: np.ndarray,
+                  kinds: Sequence[str] | None = None) -> list[Doubt]:
     """Doubts for sentences with no mention of a kind that read like the examples where that kind counted.
 
-    Only kinds in `nearness.missed_kinds` that no mention counts in the call are looked for (a counted one
-    leaves nothing to doubt), and only in sentences with no mention of that kind at all: a sentence the
-    rules read as the kind, qualified, was read; this is for the phrasings no rule lists.
+    Only the kinds looked for (`kinds`, by default `nearness.missed_kinds`) that no mention counts in the
+    call are (a counted one leaves nothing to doubt), and only in sentences with no mention of that kind
+    at all: a sentence the rules read as the kind, qualified, was read; this is for the phrasings no rule
+    lists.
 
     Args:
         segments: the call's segments, as tagged (flagged and empty ones are skipped, as in tagging).
@@ -186,11 +188,14 @@ def missed_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], near
         nearness: the compiled section.
         encode: the sentence encoder (normalised rows).
         example_vectors: `encode` of the examples' texts, in order.
+        kinds: the kinds to look for, of those the section names; the assessment passes only those that
+            could decide the verdict, as looking encodes every sentence.
 
     Returns:
         One MAY_COUNT doubt per kind and sentence, naming the sentence, its times and its nearest example.
     """
-    kinds = [k for k in nearness.missed_kinds if not any(m.kind == k and m.qualifier is None for m in mentions)]
+    kinds = [k for k in nearness.missed_kinds if (kinds is None or k in kinds)
+             and not any(m.kind == k and m.qualifier is None for m in mentions)]
     if not kinds or not nearness.examples:
         return []
     # Two words ask for nothing ("Go on.", "Hold on."), and every sentence costs an encoding.
@@ -230,15 +235,7 @@ def missed_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], near
 def _sentence_times(seg: Segment, start: int, end: int) -> tuple[float, float]:
     """The file times of a sentence of a segment: its words' times where the words can be placed in the
     text, else the segment's."""
-    lowered, cursor, times = seg.text.lower(), 0, []
-    for word in seg.words:
-        token = word.text.strip().lower()
-        at = lowered.find(token, cursor) if token else -1
-        if at < 0:
-            continue
-        cursor = at + len(token)
-        if start <= at < end:
-            times.append((word.start, word.end))
+    times = [(word.start, word.end) for at, _, word in placed_words(seg) if start <= at < end]
     if not times:
         return seg.start, seg.end
     return times[0][0], times[-1][1]

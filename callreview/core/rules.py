@@ -246,31 +246,30 @@ def _nearness(section: object, source: str, base: Path) -> Nearness | None:
     model = str(section.get("model", MODEL_NAME))
     if model != MODEL_NAME:
         raise InvalidRules(source, f"nearness.model must be {MODEL_NAME} (the sentence model installed), got {model!r}")
-    numbers = {}
-    for key, low, high, default in (("neighbours", 1, 100, 5), ("min_similarity", 0.0, 1.0, 0.5),
-                                    ("min_share", 0.0, 1.0, 0.4)):
-        value = section.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise InvalidRules(source, f"nearness.{key} must be a number from {low} to {high}, got {value!r}")
-        numbers[key] = value
     missed = section.get("missed") or {}
     _check_mapping(missed, "nearness.missed", source)
     missed_kinds = missed.get("kinds") or []
     if not isinstance(missed_kinds, list) or set(map(str, missed_kinds)) - set(KINDS):
         raise InvalidRules(source, f"nearness.missed.kinds must be a list of tag kinds ({', '.join(KINDS)})")
-    for key in ("min_similarity", "min_share"):
-        value = missed.get(key, 1.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-            raise InvalidRules(source, f"nearness.missed.{key} must be a number from 0 to 1, got {value!r}")
-        numbers[f"missed_{key}"] = float(value)
+    numbers = {}
+    for where, part, key, low, high, default in (
+            ("nearness", section, "neighbours", 1, 100, 5), ("nearness", section, "min_similarity", 0.0, 1.0, 0.5),
+            ("nearness", section, "min_share", 0.0, 1.0, 0.4),
+            ("nearness.missed", missed, "min_similarity", 0.0, 1.0, 1.0),
+            ("nearness.missed", missed, "min_share", 0.0, 1.0, 1.0)):
+        value = part.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise InvalidRules(source, f"{where}.{key} must be a number from {low} to {high}, got {value!r}")
+        numbers[f"{where}.{key}"] = value
     # a department's copy of the rules file keeps using the packaged examples unless it ships its own
     path = next((p for p in (base / examples, DEFAULT_RULES.parent / examples) if p.is_file()), base / examples)
     return Nearness(model=model,
                     examples=load_examples(path, tuple(map(str, without))),
-                    neighbours=int(numbers["neighbours"]), min_similarity=float(numbers["min_similarity"]),
-                    min_share=float(numbers["min_share"]), missed_kinds=tuple(map(str, missed_kinds)),
-                    missed_min_similarity=numbers["missed_min_similarity"],
-                    missed_min_share=numbers["missed_min_share"])
+                    neighbours=int(numbers["nearness.neighbours"]),
+                    min_similarity=float(numbers["nearness.min_similarity"]),
+                    min_share=float(numbers["nearness.min_share"]), missed_kinds=tuple(map(str, missed_kinds)),
+                    missed_min_similarity=float(numbers["nearness.missed.min_similarity"]),
+                    missed_min_share=float(numbers["nearness.missed.min_share"]))
 
 
 def _mention_rules(items: list, compile_: _Compiler) -> tuple[MentionRule, ...]:

@@ -74,3 +74,19 @@ class Decoded(NamedTuple):
     # Whisper's probability that the speech is English; None when it did not detect the language (a fixed
     # language, or an English-only model).
     english_probability: float | None = None
+
+
+def placed_words(segment: Segment) -> list[tuple[int, int, Word]]:
+    """Each word with its character span in the segment's text, found in order (words Whisper joined
+    differently from the text are skipped, not guessed)."""
+    placed, cursor, lowered = [], 0, segment.text.lower()
+    for word in segment.words:
+        token = word.text.strip().lower()
+        if not token:
+            continue
+        at = lowered.find(token, cursor)
+        if at < 0:
+            continue
+        placed.append((at, at + len(token), word))
+        cursor = at + len(token)
+    return placed
