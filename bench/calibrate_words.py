@@ -67,13 +67,13 @@ def align(reference: list[str], hypothesis: list[str]) -> list[bool]:
 
 def call_words(transcript, case_segments, rules) -> list[dict]:
     """Every scored word of one call: probability, whether it is correct, whether it decides."""
-    from callreview.core.doubts import _placed_words  # the product's own placement of words in a segment's text
     from callreview.core.tagging import tag_transcript
+    from callreview.transcribe.segments import placed_words  # the product's own placement of words in text
 
     segments = list(transcript.segments)
     deciding: set[int] = set()
     for m in tag_transcript(segments, rules):
-        for start, end, word in _placed_words(segments[m.segment]):
+        for start, end, word in placed_words(segments[m.segment]):
             if start < m.char_end and m.char_start < end:
                 deciding.add(id(word))
     found = []
