@@ -251,3 +251,60 @@ def test_double_review_through_adjudication(browser, double_review_url):
     assert "adjudication" in lee.inner_text("section.history")
     for context in (alice_ctx, bob_ctx, lee_ctx):
         context.close()
+
+
+@pytest.fixture(scope="module")
+def unsure_word_url(sample_data_template, tmp_path_factory):
+    """A third server, where CR-SAMPLE-001's verdict hinges on one word the recognizer was unsure of."""
+    import json
+
+    from callreview.storage.calls import current_assessment, find_call
+    from callreview.storage.db import dispose_engines, open_session
+    from callreview.web.app import create_app
+    from callreview.web.settings import WebSettings
+    from tests.web.conftest import FAST_SCRYPT_N
+
+    data_dir = tmp_path_factory.mktemp("browser-unsure") / "data"
+    shutil.copytree(sample_data_template, data_dir)
+    doubt = {"kind": "criminal_warrant", "reading": "may_not_count", "segment": 1, "speaker": "ice",
+             "start": UNSURE_START, "end": UNSURE_END, "char_start": 38, "char_end": 44, "text": "felony",
+             "rule": "transcript.min_word_probability", "why": "Whisper heard this word with probability 0.31."}
+    with open_session(_settings(data_dir)) as s:
+        record = current_assessment(s, find_call(s, "CR-SAMPLE-001").id)
+        record.verdict, record.reasons_json, record.doubts_json = ("needs_review", '["uncertain_transcript"]',
+                                                                   json.dumps([doubt]))
+        s.add(record)
+        s.commit()
+    app = create_app(storage=_settings(data_dir), web=WebSettings(scrypt_n=FAST_SCRYPT_N, double_review=""))
+    with serve_in_thread(app) as url:
+        yield url
+    dispose_engines()
+
+
+UNSURE_START, UNSURE_END = 5.0, 5.6
+
+
+def test_the_words_a_verdict_hinges_on_play_alone_and_slowed(browser, unsure_word_url):
+    context = browser.new_context(base_url=unsure_word_url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, "alice")
+    page.goto("/calls/CR-SAMPLE-001")
+    doubts = page.locator("ul.doubts li")
+    assert doubts.count() == 1
+    doubts.locator("button:has-text('Slowed')").click()
+    # It plays from half a second before the word, at 0.6 speed ...
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    assert page.evaluate("document.getElementById('player').playbackRate") == 0.6
+    # ... and stops by itself soon after the word, back at normal speed for whatever is played next.
+    page.wait_for_function("() => document.getElementById('player').paused")
+    stopped = _current_time(page)
+    assert UNSURE_END + 0.5 <= stopped < UNSURE_END + 1.0, stopped
+    assert page.evaluate("document.getElementById('player').playbackRate") == 1
+    doubts.locator("button:has-text('Play these words')").click()
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    assert page.evaluate("document.getElementById('player').playbackRate") == 1
+    assert UNSURE_START - 0.5 <= _current_time(page) < UNSURE_END + 0.5
+    page.wait_for_function("() => document.getElementById('player').paused")
+    assert UNSURE_END + 0.5 <= _current_time(page) < UNSURE_END + 1.0
+    context.close()
