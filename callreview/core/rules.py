@@ -415,7 +415,9 @@ def _shorthand(pattern: str) -> str:
             continue
         gap = _GAP.match(pattern, i)
         if gap:
-            out.append(r"(?:[\w']+[\W_]+){0,%d}" % int(gap.group(1)))
+            # Words between, never across a sentence's end ("... warrant, sorry, I misread. It's the felony
+            # warrant ..." is two sentences); the dots of "U.S." or "I-200.5" end none.
+            out.append(r"(?:[\w']+(?:[^\w.?!]|[.?!](?=\S)|(?<=\b\w)\.)+){0,%d}" % int(gap.group(1)))
             i = gap.end()
             continue
         if ch in " _":

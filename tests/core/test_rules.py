@@ -86,3 +86,13 @@ def test_an_empty_rules_setting_means_the_packaged_rules(monkeypatch, tmp_path):
     assert ReviewSettings().rules is None  # not Path("."), the current directory
     monkeypatch.setenv("CALLREVIEW_RULES", str(tmp_path / "rules.yaml"))
     assert ReviewSettings().rules == tmp_path / "rules.yaml"
+
+
+def test_a_gap_of_words_stays_inside_one_sentence():
+    from callreview.core.rules import _Compiler
+
+    pattern = _Compiler({}, "rules.yaml")("warrant <8>circuit court", "mentions[0]")
+    assert pattern.search("a warrant, burglary, out of circuit court")
+    assert pattern.search("the warrant from the U.S. circuit court")  # a dot inside a word ends nothing
+    assert not pattern.search("It's not a warrant, sorry, I misread. It's from circuit court.")
+    assert not pattern.search("Any warrant? No. Circuit court has nothing.")
