@@ -10,6 +10,9 @@ In this order:
 2b. a kind counted and then denied in a later turn, with nothing counting it after the denial ("We have a
    warrant for him" ... "So this is not a criminal warrant." "No."): the later turn may correct the
    earlier, so each counted mention before it may not count (rule `denied_later`);
+2b'. a counted mention of a kind the same call also speaks of as past or denied ("He had a felony
+   warrant with you guys." ... "Copy. Felony warrant, I'll send a car."): a restatement carries no tense
+   or denial of its own, so it may be the past or denied one said again (rule `qualified_elsewhere`);
 2c. a counted mention whose sentence reads like labelled sentences where its kind did not count (rule
    `near_uncounted`, the rules' `nearness` section; callreview.core.nearness);
 2d. a sentence with no mention of a kind the rules' `nearness.missed` names, where no mention counts that
@@ -21,6 +24,7 @@ Whether a doubt decides the verdict is `callreview.core.policy`'s question; noth
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Sequence
 
@@ -55,6 +59,12 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
             continue
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
     doubts.extend(denied_later(mentions))
+    read_back = qualified_elsewhere(segments, mentions, rules.restated_qualifiers)
+    if rules.restated_after_inactive:
+        seen = {(d.segment, d.char_start, d.kind) for d in read_back}
+        read_back += [d for d in restated_after_inactive(segments, mentions, rules)
+                      if (d.segment, d.char_start, d.kind) not in seen]
+    doubts.extend(read_back)
     near = rules.nearness
     if near is not None:
         missed = tuple(k for k in near.missed_kinds if missed_kinds is None or k in missed_kinds)
@@ -92,6 +102,72 @@ def denied_later(mentions: Sequence[Mention]) -> list[Doubt]:
         found.extend(replace(_from_mention(m, MAY_NOT_COUNT), rule=DENIED_LATER_RULE, why=why)
                      for m in of_kind[:denials[-1]] if m.qualifier is None and m.segment < denial.segment)
     return found
+
+
+QUALIFIED_ELSEWHERE_RULE = "qualified_elsewhere"
+
+
+def qualified_elsewhere(segments: Sequence[Segment], mentions: Sequence[Mention],
+                        qualifiers: Sequence[str]) -> list[Doubt]:
+    """Doubts for counted mentions that read back what another speaker said of their kind with a qualifier.
+
+    On the phone the listener reads back what was said, briefly and without its tense or its denial ("He had
+    a felony warrant with you guys, assault." ... "Copy. Felony warrant, assault, I'll send a car."; "He was
+    convicted of assault in 2015." ... "A domestic assault. Okay."). Read alone, the read-back counts. A
+    counted mention is taken for a possible read-back when the last thing another speaker said of its kind
+    was qualified (one of `qualifiers`) and it adds no word the call had not said before it; whether it is
+    that one again or something new is for a person to hear.
+    """
+    found: list[Doubt] = []
+    ordered = sorted(mentions, key=lambda m: (m.segment, m.char_start))
+    for i, m in enumerate(ordered):
+        if m.qualifier is not None:
+            continue
+        said = next((q for q in reversed(ordered[:i]) if q.kind == m.kind and q.speaker != m.speaker
+                     and q.segment < m.segment), None)
+        if said is None or said.qualifier not in qualifiers or not _adds_nothing(m, segments):
+            continue
+        why = (f"{said.speaker} spoke of it before as {_QUALIFIER_WORDS.get(said.qualifier, said.qualifier)}: "
+               f"\u201c{said.text}\u201d ({said.start:.1f} s); these words may read that back")
+        found.append(replace(_from_mention(m, MAY_NOT_COUNT), rule=QUALIFIED_ELSEWHERE_RULE, why=why))
+    return found
+
+
+def restated_after_inactive(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules) -> list[Doubt]:
+    """Doubts for a criminal warrant named again, by someone else, after a speaker found it no longer active.
+
+    A warrant the call finds served or inactive is past (callreview.core.warrants), unless a counted one is
+    mentioned after the finding. That later mention may be a new warrant, or the dead one read back ("so
+    that one's not active anymore" ... "alright, he had a bench warrant, I'll send a car"): when it adds no
+    word the call had not said before it, a person should hear which.
+    """
+    findings = [(i, match.start(), match.group(0)) for i, seg in enumerate(segments) if seg.text and not seg.flags
+                for match in rules.resolution.inactive.finditer(seg.text)]
+    if not findings:
+        return []
+    index, _, words = max(findings)
+    finder = segments[index].speaker
+    why = (f"{finder} said at {segments[index].start:.1f} s that the warrant is no longer active "
+           f"(\u201c{words}\u201d); these words may name that one again")
+    return [replace(_from_mention(m, MAY_NOT_COUNT), rule=QUALIFIED_ELSEWHERE_RULE, why=why)
+            for m in mentions if m.kind == "criminal_warrant" and m.qualifier is None and m.segment > index
+            and m.speaker != finder and _adds_nothing(m, segments)]
+
+
+def _adds_nothing(m: Mention, segments: Sequence[Segment]) -> bool:
+    """Whether every word of the mention was said earlier in the call (a read-back, not news)."""
+    before = " ".join([*(seg.text for seg in segments[:m.segment] if not seg.flags),
+                       segments[m.segment].text[:m.char_start]])
+    return _stems(m.text) <= _stems(before)
+
+
+def _stems(text: str) -> set[str]:
+    """Words of three letters or more, a plural's s dropped ("warrants" and "warrant" are one word here)."""
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in re.findall(r"[a-z]{3,}", text.lower())}
+
+
+_QUALIFIER_WORDS = {"historical": "past", "negated": "denied", "hypothetical": "conditional",
+                    "refused": "refused"}
 
 
 def unsure_words(segments: Sequence[Segment], mentions: Sequence[Mention], threshold: float) -> list[Doubt]:

@@ -162,6 +162,10 @@ class Rules:
     # A deciding word Whisper gave a lower probability than this is unsure (uncertain_transcript); 0 = off.
     min_word_probability: float = 0.0
     nearness: Nearness | None = None  # None: the section is absent; no nearness doubts
+    # A counted mention of a kind the call also mentions with one of these may restate it (qualified_elsewhere).
+    restated_qualifiers: tuple[str, ...] = ()
+    # ... and a criminal warrant named again after another speaker found it inactive (restated_after_inactive).
+    restated_after_inactive: bool = False
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
@@ -232,7 +236,18 @@ def compile_rules(data: object, source: str = "<rules>", base: Path | None = Non
         doubt_rules=_doubt_rules(data.get("doubts") or [], compile_),
         min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
         nearness=_nearness(data.get("nearness"), source, base or DEFAULT_RULES.parent),
+        restated_qualifiers=_restated(data.get("restated") or {}, source),
+        restated_after_inactive=bool((data.get("restated") or {}).get("after_inactive", False)),
     )
+
+
+def _restated(section: object, source: str) -> tuple[str, ...]:
+    if not isinstance(section, dict):
+        raise InvalidRules(source, "restated must be a mapping with a `qualifiers` list and `after_inactive`")
+    names = section.get("qualifiers") or []
+    if not isinstance(names, list) or any(n not in QUALIFIERS for n in names):
+        raise InvalidRules(source, f"restated.qualifiers must list some of {', '.join(QUALIFIERS)}, got {names!r}")
+    return tuple(names)
 
 
 def _nearness(section: object, source: str, base: Path) -> Nearness | None:

@@ -6,12 +6,13 @@ The lines are written for these tests, not taken from any case file.
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from callreview.core.assessment import assess_call, assessment_to_json
 from callreview.core.decisions import DecisionLog
 from callreview.core.doubts import describe_doubt, find_doubts
 from callreview.core.errors import InvalidRules
-from callreview.core.rules import compile_rules, load_rules
+from callreview.core.rules import DEFAULT_RULES, compile_rules, load_rules
 from callreview.core.tagging import tag_transcript
 from callreview.transcribe.segments import Segment
 
@@ -160,3 +161,54 @@ def test_a_denial_the_call_takes_back_leaves_the_warrant_counted():
                 ("officer", "A felony warrant for burglary. Okay."))
     assert all(d.rule != "denied_later" for d in find_doubts(segs, tag_transcript(segs, RULES), RULES))
     assert assess_call(DISPATCHED, segs, "en", RULES).verdict.verdict == "consistent"
+
+
+CRIME = DecisionLog(decision="dispatched", basis=("crime",))
+PAST_ASSAULT = ("ice", "Picked up for assault in 2012, a domestic thing, did eighteen months.")
+
+
+def test_a_past_crime_read_back_by_the_officer_sends_the_dispatch_to_a_person_naming_the_first_saying():
+    segs = call(PAST_ASSAULT, ("officer", "A domestic assault. Alright, I'll have a car swing by."))
+    result = assess_call(CRIME, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    [doubt] = result.doubts
+    assert (doubt.kind, doubt.reading, doubt.segment, doubt.text, doubt.rule) == (
+        "crime", "may_not_count", 1, "domestic assault", "qualified_elsewhere")
+    assert "ice spoke of it before as past: \u201cassault\u201d (0.0 s)" in doubt.why
+
+
+def test_no_read_back_without_another_speaker_an_earlier_saying_and_a_shared_word():
+    read_back = ("officer", "A domestic assault. Alright, I'll have a car swing by.")
+    same_speaker = call(PAST_ASSAULT, ("ice", "A domestic assault, so you know who he is."))
+    earlier = call(read_back, PAST_ASSAULT)
+    news = call(PAST_ASSAULT, ("officer", "A felony assault on his landlord today, you said? I'll have a car swing by."))
+    for segs in (same_speaker, earlier, news):
+        assert all(d.rule != "qualified_elsewhere" for d in find_doubts(segs, tag_transcript(segs, RULES), RULES))
+
+
+def test_a_warrant_named_again_after_it_was_found_inactive_goes_to_a_person():
+    segs = call(("ice", "There's a felony warrant on him for burglary out of circuit court."),
+                ("dispatcher", "Sergeant, that one's not active anymore, they let him go Tuesday."),
+                ("officer", "Felony warrant, burglary. Okay, I'll send a unit."))
+    result = assess_call(DISPATCHED, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    assert {(d.segment, d.rule) for d in result.doubts} == {(2, "qualified_elsewhere")}
+    assert "dispatcher said at 2.0 s that the warrant is no longer active" in result.doubts[0].why
+
+
+def test_a_new_warrant_after_an_old_one_was_found_inactive_is_no_read_back():
+    segs = call(("ice", "There's a felony warrant on him for burglary out of circuit court."),
+                ("dispatcher", "Sergeant, that warrant shows served on the ninth, nothing active on him."),
+                ("officer", "There's a new capias from district court though, for assault. I'll send a unit."))
+    assert all(d.rule != "qualified_elsewhere" for d in find_doubts(segs, tag_transcript(segs, RULES), RULES))
+
+
+def test_read_backs_are_set_in_the_rules_file_and_checked():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["restated"] = {"qualifiers": ["historical", "old"]}
+    with pytest.raises(InvalidRules, match="restated.qualifiers must list some of"):
+        compile_rules(data, "rules.yaml")
+    del data["restated"]
+    segs = call(PAST_ASSAULT, ("officer", "A domestic assault. Alright, I'll have a car swing by."))
+    without = compile_rules(data, "rules.yaml")
+    assert assess_call(CRIME, segs, "en", without).verdict.verdict == "consistent"
