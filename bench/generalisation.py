@@ -29,9 +29,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "data"
-WRITERS = ("radio", "esl", "asr", "shift", "formal", "ramble")
+WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "ramble")
 # The sections whose items may carry `written_for` (top level or under `qualifiers`).
 _SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"))
+# Sections that are one mechanism and may carry `written_for` themselves.
+_WHOLE_SECTIONS = ("restated",)
 
 
 def rules_without(data: dict, writer: str) -> dict:
@@ -44,6 +46,9 @@ def rules_without(data: dict, writer: str) -> dict:
         items = holder.get(path[-1])
         if isinstance(items, list):
             holder[path[-1]] = [i for i in items if writer not in (i.get("written_for") or [])]
+    for key in _WHOLE_SECTIONS:  # a section written for the writer goes as a whole
+        if isinstance(out.get(key), dict) and writer in (out[key].get("written_for") or []):
+            del out[key]
     if isinstance(out.get("nearness"), dict):  # and the writer's own labelled sentences
         out["nearness"]["without_sets"] = [*(out["nearness"].get("without_sets") or []), writer]
     return out

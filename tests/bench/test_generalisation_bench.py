@@ -1,0 +1,24 @@
+"""bench/generalisation.py: leaving a writer out removes exactly what was written for that writer."""
+from __future__ import annotations
+
+import yaml
+
+from bench.generalisation import rules_without
+from callreview.core.rules import DEFAULT_RULES, compile_rules
+
+
+def test_a_writer_left_out_loses_the_rules_and_the_whole_sections_written_for_it():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    shipped = compile_rules(data, "shipped")
+    assert shipped.restated_qualifiers and shipped.restated_after_inactive
+    without_shift = compile_rules(rules_without(data, "shift"), "without shift")
+    assert without_shift.restated_qualifiers == () and not without_shift.restated_after_inactive
+    assert "shift" in {e.set for e in shipped.nearness.examples}
+    assert "shift" not in {e.set for e in without_shift.nearness.examples}
+    esl_rules = {r.id for r in shipped.mention_rules} - {r.id for r in compile_rules(rules_without(data, "esl"), "x").mention_rules}
+    assert "crime.plain_speech" in esl_rules
+    # a writer nothing was written for keeps everything
+    relay = compile_rules(rules_without(data, "relay"), "without relay")
+    assert relay.restated_qualifiers == shipped.restated_qualifiers
+    assert len(relay.mention_rules) == len(shipped.mention_rules)
+    assert data.get("restated"), "the shipped data itself is not changed"
