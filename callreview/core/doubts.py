@@ -115,8 +115,8 @@ def qualified_elsewhere(segments: Sequence[Segment], mentions: Sequence[Mention]
     a felony warrant with you guys, assault." ... "Copy. Felony warrant, assault, I'll send a car."; "He was
     convicted of assault in 2015." ... "A domestic assault. Okay."). Read alone, the read-back counts. A
     counted mention is taken for a possible read-back when the last thing another speaker said of its kind
-    was qualified (one of `qualifiers`) and it adds no word the call had not said before it; whether it is
-    that one again or something new is for a person to hear.
+    was qualified (one of `qualifiers`), it shares a word with that, and it adds no word the call had not
+    said before it; whether it is that one again or something new is for a person to hear.
     """
     found: list[Doubt] = []
     ordered = sorted(mentions, key=lambda m: (m.segment, m.char_start))
@@ -125,7 +125,8 @@ def qualified_elsewhere(segments: Sequence[Segment], mentions: Sequence[Mention]
             continue
         said = next((q for q in reversed(ordered[:i]) if q.kind == m.kind and q.speaker != m.speaker
                      and q.segment < m.segment), None)
-        if said is None or said.qualifier not in qualifiers or not _adds_nothing(m, segments):
+        if (said is None or said.qualifier not in qualifiers or not _stems(said.text) & _stems(m.text)
+                or not _adds_nothing(m, segments)):
             continue
         why = (f"{said.speaker} spoke of it before as {_QUALIFIER_WORDS.get(said.qualifier, said.qualifier)}: "
                f"\u201c{said.text}\u201d ({said.start:.1f} s); these words may read that back")
