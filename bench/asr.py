@@ -183,6 +183,8 @@ def main() -> None:
                          "(a long run that was stopped goes on where it was)")
     ap.add_argument("--from-kept", type=Path, metavar="DIR",
                     help="score the transcripts an earlier --keep run wrote, instead of transcribing")
+    ap.add_argument("--rules", type=Path, default=None,
+                    help="a rules file instead of the packaged one (e.g. another min_word_probability)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     a = ap.parse_args()
     if a.resume and not a.keep:
@@ -196,7 +198,7 @@ def main() -> None:
     from callreview.transcribe.engine import get_engine
     from callreview.transcribe.settings import WhisperSettings
 
-    rules = load_rules()
+    rules = load_rules(a.rules)
     cases = sorted(a.cases.glob("*.json"))
     if a.only:
         cases = [c for c in cases if _call_id(c) in a.only]
