@@ -10,9 +10,9 @@ In this order:
 2b. a kind counted and then denied in a later turn, with nothing counting it after the denial ("We have a
    warrant for him" ... "So this is not a criminal warrant." "No."): the later turn may correct the
    earlier, so each counted mention before it may not count (rule `denied_later`);
-2b'. a counted mention of a kind the same call also speaks of as past or denied ("He had a felony
-   warrant with you guys." ... "Copy. Felony warrant, I'll send a car."): a restatement carries no tense
-   or denial of its own, so it may be the past or denied one said again (rule `qualified_elsewhere`);
+2b'. a counted mention that reads back what another speaker said of its kind as past or denied ("He was
+   picked up for assault in 2012." ... "A domestic assault. Alright."): a read-back carries no tense or
+   denial of its own, so it may be the past or denied one said again (rule `qualified_elsewhere`);
 2c. a counted mention whose sentence reads like labelled sentences where its kind did not count (rule
    `near_uncounted`, the rules' `nearness` section; callreview.core.nearness);
 2d. a sentence with no mention of a kind the rules' `nearness.missed` names, where no mention counts that
@@ -111,12 +111,12 @@ def qualified_elsewhere(segments: Sequence[Segment], mentions: Sequence[Mention]
                         qualifiers: Sequence[str]) -> list[Doubt]:
     """Doubts for counted mentions that read back what another speaker said of their kind with a qualifier.
 
-    On the phone the listener reads back what was said, briefly and without its tense or its denial ("He had
-    a felony warrant with you guys, assault." ... "Copy. Felony warrant, assault, I'll send a car."; "He was
-    convicted of assault in 2015." ... "A domestic assault. Okay."). Read alone, the read-back counts. A
-    counted mention is taken for a possible read-back when the last thing another speaker said of its kind
-    was qualified (one of `qualifiers`), it shares a word with that, and it adds no word the call had not
-    said before it; whether it is that one again or something new is for a person to hear.
+    On the phone the listener reads back what was said, briefly and without its tense or its denial ("There
+    was a felony warrant, burglary, served in May." ... "Felony warrant, burglary, okay, a unit's coming.";
+    "He was picked up for assault in 2012." ... "A domestic assault. Alright."). Read alone, the read-back
+    counts. A counted mention is taken for a possible read-back when the last thing another speaker said of
+    its kind was qualified (one of `qualifiers`), it shares a word with that, and it adds no word the call had
+    not said before it; whether it is that one again or something new is for a person to hear.
     """
     found: list[Doubt] = []
     ordered = sorted(mentions, key=lambda m: (m.segment, m.char_start))
@@ -138,8 +138,8 @@ def restated_after_inactive(segments: Sequence[Segment], mentions: Sequence[Ment
     """Doubts for a criminal warrant named again, by someone else, after a speaker found it no longer active.
 
     A warrant the call finds served or inactive is past (callreview.core.warrants), unless a counted one is
-    mentioned after the finding. That later mention may be a new warrant, or the dead one read back ("so
-    that one's not active anymore" ... "alright, he had a bench warrant, I'll send a car"): when it adds no
+    mentioned after the finding. That later mention may be a new warrant, or the dead one read back ("that
+    one's not active anymore, they let him go" ... "felony warrant, burglary, okay"): when it adds no
     word the call had not said before it, a person should hear which.
     """
     findings = [(i, match.start(), match.group(0)) for i, seg in enumerate(segments) if seg.text and not seg.flags
