@@ -41,10 +41,10 @@ print(json.dumps({"rc": done.returncode, "stdout": done.stdout, "stderr": done.s
 
 
 def _speak(text: str, folder: Path, voice: str) -> np.ndarray:
-    """espeak-ng speech at 8 kHz as 16-bit samples."""
+    """espeak-ng speech at 8 kHz as 16-bit samples, resampled without dither so every run decodes the same samples."""
     raw, out = folder / f"{voice}.raw.wav", folder / f"{voice}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True,
+    subprocess.run(["sox", "-D", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True,
                    capture_output=True)
     with wave.open(str(out)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
