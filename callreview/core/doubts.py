@@ -33,6 +33,7 @@ from callreview.core.nearness import missed_doubts, nearness_doubts
 from callreview.core.policy import UNSURE_WORD_RULE
 from callreview.core.qualifiers import SegmentScope
 from callreview.core.rules import Rules
+from callreview.core.warrants import last_inactive_finding
 from callreview.transcribe import embedding
 from callreview.transcribe.segments import Segment, placed_words
 
@@ -142,11 +143,10 @@ def restated_after_inactive(segments: Sequence[Segment], mentions: Sequence[Ment
     one's not active anymore, they let him go" ... "felony warrant, burglary, okay"): when it adds no
     word the call had not said before it, a person should hear which.
     """
-    findings = [(i, match.start(), match.group(0)) for i, seg in enumerate(segments) if seg.text and not seg.flags
-                for match in rules.resolution.inactive.finditer(seg.text)]
-    if not findings:
+    finding = last_inactive_finding([None if seg.flags else seg.text for seg in segments], rules)
+    if finding is None:
         return []
-    index, _, words = max(findings)
+    index, _, words = finding
     finder = segments[index].speaker
     why = (f"{finder} said at {segments[index].start:.1f} s that the warrant is no longer active "
            f"(\u201c{words}\u201d); these words may name that one again")

@@ -162,9 +162,10 @@ class Rules:
     # A deciding word Whisper gave a lower probability than this is unsure (uncertain_transcript); 0 = off.
     min_word_probability: float = 0.0
     nearness: Nearness | None = None  # None: the section is absent; no nearness doubts
-    # A counted mention of a kind the call also mentions with one of these may restate it (qualified_elsewhere).
+    # `restated`: a counted mention may read back what another speaker last said of its kind with one of these
+    # qualifiers (qualified_elsewhere) ...
     restated_qualifiers: tuple[str, ...] = ()
-    # ... and a criminal warrant named again after another speaker found it inactive (restated_after_inactive).
+    # ... or name again a criminal warrant another speaker found inactive (restated_after_inactive).
     restated_after_inactive: bool = False
 
 
@@ -236,18 +237,20 @@ def compile_rules(data: object, source: str = "<rules>", base: Path | None = Non
         doubt_rules=_doubt_rules(data.get("doubts") or [], compile_),
         min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
         nearness=_nearness(data.get("nearness"), source, base or DEFAULT_RULES.parent),
-        restated_qualifiers=_restated(data.get("restated") or {}, source),
-        restated_after_inactive=bool((data.get("restated") or {}).get("after_inactive", False)),
+        **_restated(data.get("restated") or {}, source),
     )
 
 
-def _restated(section: object, source: str) -> tuple[str, ...]:
+def _restated(section: object, source: str) -> dict:
     if not isinstance(section, dict):
         raise InvalidRules(source, "restated must be a mapping with a `qualifiers` list and `after_inactive`")
     names = section.get("qualifiers") or []
     if not isinstance(names, list) or any(n not in QUALIFIERS for n in names):
         raise InvalidRules(source, f"restated.qualifiers must list some of {', '.join(QUALIFIERS)}, got {names!r}")
-    return tuple(names)
+    after_inactive = section.get("after_inactive", False)
+    if not isinstance(after_inactive, bool):
+        raise InvalidRules(source, f"restated.after_inactive must be true or false, got {after_inactive!r}")
+    return {"restated_qualifiers": tuple(names), "restated_after_inactive": after_inactive}
 
 
 def _nearness(section: object, source: str, base: Path) -> Nearness | None:

@@ -69,12 +69,21 @@ def _kind_for(m: Mention, typed: list[Mention], denied: set[str]) -> tuple[str |
     return None, False
 
 
+def last_inactive_finding(texts: Sequence[str | None], rules: Rules) -> tuple[int, int, str] | None:
+    """Where the call last finds a criminal warrant served or inactive: (segment, offset, the words), or None.
+
+    `texts` holds each segment's text, None for a segment left out of tagging.
+    """
+    findings = [(i, m.start(), m.group(0)) for i, text in enumerate(texts) if text
+                for m in rules.resolution.inactive.finditer(text)]
+    return max(findings) if findings else None
+
+
 def _retire_inactive(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
-    inactive = rules.resolution.inactive
-    findings = [(i, m.start()) for i, text in enumerate(texts) if text for m in inactive.finditer(text)]
-    if not findings:
+    finding = last_inactive_finding(texts, rules)
+    if finding is None:
         return mentions
-    last_finding = max(findings)
+    last_finding = finding[:2]
     live_after = any(m.kind == "criminal_warrant" and m.qualifier is None
                      and (m.segment, m.char_start) > last_finding for m in mentions)
     if live_after:

@@ -208,6 +208,9 @@ def test_read_backs_are_set_in_the_rules_file_and_checked():
     data["restated"] = {"qualifiers": ["historical", "old"]}
     with pytest.raises(InvalidRules, match="restated.qualifiers must list some of"):
         compile_rules(data, "rules.yaml")
+    data["restated"] = {"qualifiers": ["historical"], "after_inactive": "no"}
+    with pytest.raises(InvalidRules, match="restated.after_inactive must be true or false, got 'no'"):
+        compile_rules(data, "rules.yaml")
     del data["restated"]
     segs = call(PAST_ASSAULT, ("officer", "A domestic assault. Alright, I'll have a car swing by."))
     without = compile_rules(data, "rules.yaml")
