@@ -29,9 +29,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "data"
-WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "ramble")
-# The sections whose items may carry `written_for` (top level or under `qualifiers`).
-_SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"))
+WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "novices", "crosstalk", "ramble")
+# The sections whose items may carry `written_for` (top level, or one level down).
+_SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"), ("warrant_resolution", "inactive_also"))
 # Sections that are one mechanism and may carry `written_for` themselves.
 _WHOLE_SECTIONS = ("restated",)
 

@@ -359,6 +359,14 @@ def _policy_list(section: dict, compile_: _Compiler) -> PolicyList:
 
 def _warrant_resolution(section: dict, compile_: _Compiler) -> WarrantResolution:
     inactive = _require(section, "inactive", str, compile_.source, "warrant_resolution")
+    # `inactive_also`: more such words as items, so that each can name the writers it was written for
+    also = section.get("inactive_also") or []
+    if not isinstance(also, list):
+        raise InvalidRules(compile_.source, "warrant_resolution.inactive_also must be a list")
+    for i, item in enumerate(also):
+        where = f"warrant_resolution.inactive_also[{i}]"
+        _check_mapping(item, where, compile_.source)
+        inactive += "".join(f"|(?:{pattern})" for pattern in _patterns(item, compile_.source, where))
     question = section.get("charge_question")
     return WarrantResolution(
         inactive=compile_(inactive, "warrant_resolution.inactive"),

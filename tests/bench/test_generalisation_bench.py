@@ -22,3 +22,12 @@ def test_a_writer_left_out_loses_the_rules_and_the_whole_sections_written_for_it
     assert relay.restated_qualifiers == shipped.restated_qualifiers
     assert len(relay.mention_rules) == len(shipped.mention_rules)
     assert data.get("restated"), "the shipped data itself is not changed"
+
+
+def test_words_that_retire_a_warrant_leave_with_the_writer_they_were_written_for():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    said = "They picked him up on it in February and he bonded out."
+    assert compile_rules(data, "shipped").resolution.inactive.search(said)
+    without_radio = compile_rules(rules_without(data, "radio"), "without radio").resolution.inactive
+    assert not without_radio.search(said)
+    assert without_radio.search("That warrant was served last week.")  # the words written for nobody stay

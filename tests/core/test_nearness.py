@@ -53,7 +53,7 @@ def call(*texts: str) -> list[Segment]:
 
 
 SPOKEN = call("Sergeant, we're at the gas station on Fifth.",
-              "The felony warrant, you arrested him on it in February and he bonded out.")
+              "The felony warrant, he went to court on it in February and walked out the same day.")
 
 
 def test_a_warrant_said_like_past_ones_sends_a_dispatch_to_review_naming_the_nearest_example():

@@ -203,3 +203,40 @@ def test_a_perimeter_in_the_street_is_not_a_door_but_one_on_the_house_is():
 def test_what_the_speaker_takes_back_does_not_count():
     segs = _call(("ice", "He has a felony warrant out of circuit court, correction, it is an I-205 from us."))
     assert counted_kinds(tag_transcript(segs, RULES)) == ["immigration_warrant"]
+
+
+@pytest.mark.parametrize("line", [
+    "He's at the window yelling that he'll shoot whoever walks up the driveway.",
+    "the male has discharged a handgun twice toward the street",
+    "somebody just stabbed a guy outside the laundromat",
+    "he is waving the machete at our agents in the lot",
+])
+def test_violence_or_a_threat_happening_now_is_a_crime_as_well(line):
+    assert "crime" in counted_kinds(tag_transcript(_call(("ice", line)), RULES))
+
+
+def test_a_threat_made_years_ago_is_no_crime_now():
+    segs = _call(("ice", "Back in 2014 he threatened to shoot his landlord, he did eighteen months for it."))
+    assert "crime" not in counted_kinds(tag_transcript(segs, RULES))
+
+
+@pytest.mark.parametrize("line", [
+    "could one of your guys walk up to the door with us, he'll answer for a uniform",
+    "we only need an officer to help us with the door at the apartment",
+    "send a unit by the house and have him step outside so we can talk to him",
+    "if your officers could make her answer the door, that's all",
+    "if you could have a couple of your officers uh just go up with us and and knock",
+])
+def test_contact_at_the_door_asked_for_in_other_words_is_a_door_knock(line):
+    assert counted_kinds(tag_transcript(_call(("ice", line)), RULES)) == ["door_knock"]
+
+
+def test_the_subject_stepping_out_by_himself_asks_nothing_of_police():
+    segs = _call(("ice", "He came out of the house on his own and we took him at the car, no police needed."))
+    assert "door_knock" not in counted_kinds(tag_transcript(segs, RULES))
+
+
+def test_a_warrant_the_person_was_picked_up_on_and_bonded_out_of_no_longer_counts():
+    segs = _call(("ice", "He had a felony warrant with you guys, burglary."),
+                 ("ice", "You picked him up on it in March and he bonded out the next day."))
+    assert "criminal_warrant" not in counted_kinds(tag_transcript(segs, RULES))
