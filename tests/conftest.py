@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test processes share two cores: with numpy's, torch's and CTranslate2's default thread pools each
+    # would take both, and the oversubscribed pools made the suite no faster than one process. Set before
+    # any of them is imported (the callreview commands the tests start inherit it).
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -366,6 +366,10 @@ def _time_to_kill(point: str, processes: list[dict], statuses: Counter, inbox: P
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_killing_callreview_run_leaves_no_process_behind(point, orphan_inbox, orphan_clean_run, whisper_pack,
                                                          tmp_path, tmp_path_factory, storage_settings):
+    if storage_settings.url.startswith("postgresql") and point != "transcription":
+        # Which processes a kill leaves behind does not depend on the database, and finishing a killed batch
+        # is checked on both at every point by the test above; PostgreSQL is checked here mid-transcription.
+        pytest.skip("on PostgreSQL, the kill mid-transcription stands for every point")
     inbox = _copy_inbox(orphan_inbox, tmp_path / "inbox").resolve()
     token = uuid.uuid4().hex
     env = _env(storage_settings)

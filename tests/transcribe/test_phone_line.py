@@ -37,14 +37,19 @@ needs_piper = pytest.mark.skipif(piper_missing() is not None, reason=f"Piper can
 def noisy_call(tmp_path_factory) -> tuple[Path, list[tuple[int, float, float]]]:
     """The call as a stereo 8 kHz file (officer left, ICE right), with each turn's (channel, start, end)."""
     from piper import PiperVoice
+    from piper.config import SynthesisConfig
     from scipy.signal import resample_poly
 
     voice = PiperVoice.load(str(verified_voice()))
+    # Piper draws fresh random noise for every line (its VITS sampling), so the same script came out as
+    # different audio on each run and the test passed or failed by chance; without that noise it is the same
+    # speech every time.
+    steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
     gap = int(0.5 * RATE)  # quick turn-taking: where joined decoding merged and dropped words
     sides = {0: [], 1: []}
     turns, at = [], 0
     for side, line, _ in TURNS:
-        pcm = np.concatenate([c.audio_float_array for c in voice.synthesize(line)])
+        pcm = np.concatenate([c.audio_float_array for c in voice.synthesize(line, syn_config=steady)])
         pcm = resample_poly(pcm, RATE, voice.config.sample_rate).astype(np.float32)
         ch = 0 if side == "officer" else 1
         for c in (0, 1):
