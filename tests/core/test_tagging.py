@@ -240,3 +240,29 @@ def test_a_warrant_the_person_was_picked_up_on_and_bonded_out_of_no_longer_count
     segs = _call(("ice", "He had a felony warrant with you guys, burglary."),
                  ("ice", "You picked him up on it in March and he bonded out the next day."))
     assert "criminal_warrant" not in counted_kinds(tag_transcript(segs, RULES))
+
+
+@pytest.mark.parametrize("line", [
+    "He slipped on the ice and hit his head on the curb, he's not moving.",
+    "The kid got hit by a car crossing Preston, he's on the ground.",
+    "A pickup struck her in the crosswalk, the driver stopped and is with her.",
+])
+def test_a_person_hurt_by_accident_is_not_a_crime(line):
+    assert "crime" not in counted_kinds(tag_transcript(_call(("ice", line)), RULES))
+
+
+def test_a_year_set_off_by_commas_dates_the_crime_but_an_address_number_does_not():
+    dated = _call(("ice", "His cousin did a burglary on that block, 2016, they never found the stuff."))
+    assert "crime" not in counted_kinds(tag_transcript(dated, RULES))
+    address = _call(("ice", "Somebody is breaking into cars at 2016 Bardstown Road right now."))
+    assert "crime" in counted_kinds(tag_transcript(address, RULES))
+
+
+def test_a_charge_already_brought_is_the_past():
+    segs = _call(("ice", "He was charged, burglary second degree, and never went to court."))
+    assert "crime" not in counted_kinds(tag_transcript(segs, RULES))
+
+
+@pytest.mark.parametrize("line", ["a car hit him and took off down Broadway", "A pickup hit her, the driver kept going"])
+def test_a_driver_who_hits_someone_and_leaves_commits_a_crime(line):
+    assert "crime" in counted_kinds(tag_transcript(_call(("ice", line)), RULES))
