@@ -29,11 +29,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "data"
-WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "novices", "crosstalk", "ramble")
+WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "novices", "crosstalk", "pretext", "crowded",
+           "phoneline", "ramble")
 # The sections whose items may carry `written_for` (top level, or one level down).
-_SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"), ("warrant_resolution", "inactive_also"))
+_SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"), ("qualifiers", "pseudo"),
+             ("warrant_resolution", "inactive_also"))
 # Sections that are one mechanism and may carry `written_for` themselves.
-_WHOLE_SECTIONS = ("restated",)
+_WHOLE_SECTIONS = ("restated", "present_denied")
 
 
 def rules_without(data: dict, writer: str) -> dict:
@@ -45,7 +47,7 @@ def rules_without(data: dict, writer: str) -> dict:
             holder = holder.get(key) or {}
         items = holder.get(path[-1])
         if isinstance(items, list):
-            holder[path[-1]] = [i for i in items if writer not in (i.get("written_for") or [])]
+            holder[path[-1]] = [i for i in items if not isinstance(i, dict) or writer not in (i.get("written_for") or [])]
     for key in _WHOLE_SECTIONS:  # a section written for the writer goes as a whole
         if isinstance(out.get(key), dict) and writer in (out[key].get("written_for") or []):
             del out[key]

@@ -7,12 +7,18 @@ In this order:
 2. each doubt rule of the rules file (`doubts:`) that matches words no mention of its kind covers, that
    no exclusion of its kind covers, and that no firm qualifier reaches, is a doubt that the words may count as that kind ("go up and ask for
    him by name" may be a door knock).
+   A doubt rule with `reading: may_not_count` works the other way: a counted mention its words overlap may
+   not count ("the felony warrant's on the brother": a warrant, but not the subject's), and with it every
+   counted mention of its kind that names the same thing (shares a word), when that is all of them;
 2b. a kind counted and then denied in a later turn, with nothing counting it after the denial ("We have a
    warrant for him" ... "So this is not a criminal warrant." "No."): the later turn may correct the
    earlier, so each counted mention before it may not count (rule `denied_later`);
 2b'. a counted mention that reads back what another speaker said of its kind as past or denied ("He was
    picked up for assault in 2012." ... "A domestic assault. Alright."): a read-back carries no tense or
    denial of its own, so it may be the past or denied one said again (rule `qualified_elsewhere`);
+2b''. a counted crime or emergency described before the officer asked whether anything is happening now
+   and the caller's next turn denied it ("Is he doing anything right now?" "No, he's just standing in
+   line."), with nothing counting the kind after the answer: it may be over (rule `present_denied`);
 2c. a counted mention whose sentence reads like labelled sentences where its kind did not count (rule
    `near_uncounted`, the rules' `nearness` section; callreview.core.nearness);
 2d. a sentence with no mention of a kind the rules' `nearness.missed` names, where no mention counts that
@@ -59,6 +65,7 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         if seg.flags or not seg.text:
             continue
         doubts.extend(_rule_doubts(index, seg, [m for m in mentions if m.segment == index], rules))
+    doubts.extend(overlapped(segments, mentions, rules))
     doubts.extend(denied_later(mentions))
     read_back = qualified_elsewhere(segments, mentions, rules.restated_qualifiers)
     if rules.restated_after_inactive:
@@ -66,6 +73,8 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         read_back += [d for d in restated_after_inactive(segments, mentions, rules)
                       if (d.segment, d.char_start, d.kind) not in seen]
     doubts.extend(read_back)
+    if rules.present_denied is not None:
+        doubts.extend(present_denied(segments, mentions, rules))
     near = rules.nearness
     if near is not None:
         missed = tuple(k for k in near.missed_kinds if missed_kinds is None or k in missed_kinds)
@@ -77,6 +86,37 @@ def find_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], rules:
         doubts.extend(unsure_words(segments, mentions, rules.min_word_probability))
     return sorted(doubts, key=lambda d: (d.segment, d.char_start, d.kind))
 
+
+def overlapped(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules) -> list[Doubt]:
+    """Doubts from the `may_not_count` doubt rules: counted mentions their words overlap may not count.
+
+    "One of the roommates, Dale Whitt, has an active felony warrant" names a warrant that is not for the
+    person the call is about. Earlier words that name the same warrant ("he's got a felony warrant",
+    retracted later: "scratch that, the felony warrant's on the brother") go with it; when some counted
+    mention of the kind is neither overlapped nor the same, the kind counts whatever these words mean, and
+    nothing is doubted.
+    """
+    counted = [m for m in mentions if m.qualifier is None]
+    found: list[Doubt] = []
+    for rule in (r for r in rules.doubt_rules if r.reading == MAY_NOT_COUNT):
+        of_kind = [m for m in counted if m.kind == rule.kind]
+        # the words may overlap a mention that does not count ("no wait, his roommate has the felony warrant")
+        # and still say whose the counted one is
+        hit = [m for m in mentions if m.kind == rule.kind and not segments[m.segment].flags
+               and any(match.start() < m.char_end and m.char_start < match.end()
+                       for match in rule.pattern.finditer(segments[m.segment].text or ""))]
+        if not hit or not of_kind:
+            continue
+        named = _stems(" ".join(m.text for m in hit)) - _KIND_NOUNS
+        same = [m for m in of_kind if m in hit or _stems(m.text) & named]
+        if len(same) < len(of_kind):
+            continue
+        found.extend(replace(_from_mention(m, MAY_NOT_COUNT), rule=rule.id, why=rule.why) for m in same)
+    return found
+
+
+# Words every mention of a kind may hold: sharing one says nothing about naming the same thing.
+_KIND_NOUNS = frozenset({"warrant", "paper", "active", "the", "and", "his", "her"})
 
 DENIED_LATER_RULE = "denied_later"
 
@@ -103,6 +143,42 @@ def denied_later(mentions: Sequence[Mention]) -> list[Doubt]:
         found.extend(replace(_from_mention(m, MAY_NOT_COUNT), rule=DENIED_LATER_RULE, why=why)
                      for m in of_kind[:denials[-1]] if m.qualifier is None and m.segment < denial.segment)
     return found
+
+
+PRESENT_DENIED_RULE = "present_denied"
+
+
+def present_denied(segments: Sequence[Segment], mentions: Sequence[Mention], rules: Rules) -> list[Doubt]:
+    """Doubts for a crime or emergency described before the caller said that nothing is happening now.
+
+    Callers describe a person by what he has done ("He beats his wife. Assault fourth, twice"); the officer
+    asks whether he is doing anything now, and the answer ("Not that we've heard.", "No, he's just washing
+    cars.") says that what was described is not the incident at hand. The words before the answer were
+    counted where they were said; whether they describe the present is for a person. A mention in or after
+    the answer ("No, he just punched my partner") is news, and keeps its kind counted.
+    """
+    cfg = rules.present_denied
+    tagged = [i for i, seg in enumerate(segments) if seg.text and not seg.flags]
+    found: list[Doubt] = []
+    for asked, answered in zip(tagged, tagged[1:]):
+        question, answer = segments[asked], segments[answered]
+        if (question.speaker not in cfg.asked_by or answer.speaker in cfg.asked_by
+                or not cfg.now.search(question.text) or not cfg.about.search(question.text)
+                or not cfg.answer.match(answer.text.lstrip(" \"'-\u2014"))):
+            continue
+        if any(m.segment == answered and m.qualifier is None and m.kind in cfg.kinds for m in mentions):
+            continue  # "No, he just pulled a knife on the cashier": the answer is news, not a denial
+        for kind in sorted(cfg.kinds):
+            counted = [m for m in mentions if m.kind == kind and m.qualifier is None]
+            if not counted or any(m.segment >= answered for m in counted):
+                continue
+            words = " ".join(answer.text.split()[:6])
+            why = (f"the officer asked at {question.start:.1f} s whether anything is happening now and "
+                   f"{answer.speaker} answered \u201c{words}\u201d; what was described before may be over")
+            found.extend(replace(_from_mention(m, MAY_NOT_COUNT), rule=PRESENT_DENIED_RULE, why=why)
+                         for m in counted)
+    # two denied questions doubt the same words once, with the first answer's why
+    return list({(d.segment, d.char_start, d.kind): d for d in reversed(found)}.values())[::-1]
 
 
 QUALIFIED_ELSEWHERE_RULE = "qualified_elsewhere"
@@ -203,6 +279,8 @@ def _rule_doubts(index: int, seg: Segment, mentions: list[Mention], rules: Rules
     found: dict[tuple[str, int, int], Doubt] = {}
     excluded = [(ex.kinds, m.start(), m.end()) for ex in rules.exclusions for m in ex.pattern.finditer(text)]
     for rule in rules.doubt_rules:
+        if rule.reading == MAY_NOT_COUNT:
+            continue  # callreview.core.doubts.overlapped
         for match in rule.pattern.finditer(text):
             start, end = match.span()
             if end == start or any(m.kind == rule.kind and m.char_start < end and start < m.char_end

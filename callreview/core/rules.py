@@ -72,6 +72,9 @@ class DoubtRule:
     kind: str
     why: str
     pattern: re.Pattern
+    # may_count: the words may be a mention no rule read; may_not_count: a counted mention the words overlap
+    # may not count ("the felony warrant's on the brother": a warrant, but not the subject's)
+    reading: str = "may_count"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,18 @@ class AnsweredDenial:
 
 
 @dataclass(frozen=True)
+class PresentDenied:
+    """`present_denied`: the officer asks whether anything is happening now and the caller denies it, so a
+    crime or emergency described before may be over (a doubt, callreview.core.doubts.present_denied)."""
+
+    asked_by: frozenset[str]
+    kinds: frozenset[str]
+    now: re.Pattern  # the question is about the present ...
+    about: re.Pattern  # ... and about what the person is doing
+    answer: re.Pattern  # how the next turn starts when it denies it
+
+
+@dataclass(frozen=True)
 class Rules:
     """A compiled rules file. Immutable, so one instance can be shared by every worker."""
 
@@ -167,6 +182,7 @@ class Rules:
     restated_qualifiers: tuple[str, ...] = ()
     # ... or name again a criminal warrant another speaker found inactive (restated_after_inactive).
     restated_after_inactive: bool = False
+    present_denied: PresentDenied | None = None  # None: the section is absent; no such doubts
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
@@ -216,7 +232,7 @@ def compile_rules(data: object, source: str = "<rules>", base: Path | None = Non
         mention_rules=_mention_rules(_require(data, "mentions", list, source), compile_),
         exclusions=_exclusions(data.get("exclusions") or [], compile_),
         triggers=_triggers(_require(qual, "triggers", list, source, "qualifiers"), compile_),
-        pseudo_triggers=tuple(compile_(p, f"qualifiers.pseudo[{i}]") for i, p in enumerate(qual.get("pseudo") or [])),
+        pseudo_triggers=_pseudo_triggers(qual.get("pseudo") or [], compile_),
         terminators=compile_(_require(qual, "terminators", str, source, "qualifiers"), "qualifiers.terminators",
                              bounded=False),
         qualifier_priority=priority,
@@ -238,6 +254,7 @@ def compile_rules(data: object, source: str = "<rules>", base: Path | None = Non
         min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
         nearness=_nearness(data.get("nearness"), source, base or DEFAULT_RULES.parent),
         **_restated(data.get("restated") or {}, source),
+        present_denied=_present_denied(data.get("present_denied") or {}, compile_),
     )
 
 
@@ -349,6 +366,16 @@ def _triggers(items: list, compile_: _Compiler) -> tuple[Trigger, ...]:
     return tuple(triggers)
 
 
+def _pseudo_triggers(items: list, compile_: _Compiler) -> tuple[re.Pattern, ...]:
+    """`qualifiers.pseudo`: each a pattern, or an item with `patterns` (and `written_for`, like any rule)."""
+    out = []
+    for i, item in enumerate(items):
+        where = f"qualifiers.pseudo[{i}]"
+        patterns = _patterns(item, compile_.source, where) if isinstance(item, dict) else [item]
+        out.extend(compile_(p, f"{where} pattern {j}") for j, p in enumerate(patterns))
+    return tuple(out)
+
+
 def _policy_list(section: dict, compile_: _Compiler) -> PolicyList:
     source = compile_.source
     return PolicyList(kinds=_kinds(section, source, "policy_list"),
@@ -395,6 +422,19 @@ def _answered_denial(section: dict, compile_: _Compiler) -> AnsweredDenial | Non
         answer=compile_(_require(section, "answer", str, source, "answered_denial"), "answered_denial.answer"))
 
 
+def _present_denied(section: dict, compile_: _Compiler) -> PresentDenied | None:
+    if not section:
+        return None
+    source = compile_.source
+
+    def pattern(key: str) -> re.Pattern:
+        return compile_(_require(section, key, str, source, "present_denied"), f"present_denied.{key}")
+
+    return PresentDenied(asked_by=frozenset(_require(section, "asked_by", list, source, "present_denied")),
+                         kinds=_kinds(section, source, "present_denied"),
+                         now=pattern("now"), about=pattern("about"), answer=pattern("answer"))
+
+
 def _doubt_rules(items: list, compile_: _Compiler) -> tuple[DoubtRule, ...]:
     source, doubts = compile_.source, []
     for i, item in enumerate(items):
@@ -405,8 +445,12 @@ def _doubt_rules(items: list, compile_: _Compiler) -> tuple[DoubtRule, ...]:
         if kind not in KINDS:
             raise InvalidRules(source, f"{where} ({rule_id}): kind {kind!r} is not one of {', '.join(KINDS)}")
         why = _require(item, "why", str, source, where)
+        reading = item.get("reading", "may_count")
+        if reading not in ("may_count", "may_not_count"):
+            raise InvalidRules(source, f"{where} ({rule_id}): reading must be may_count or may_not_count")
         for j, pattern in enumerate(_patterns(item, source, where)):
-            doubts.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}")))
+            doubts.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}"),
+                                    reading))
     return tuple(doubts)
 
 

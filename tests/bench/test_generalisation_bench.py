@@ -31,3 +31,16 @@ def test_words_that_retire_a_warrant_leave_with_the_writer_they_were_written_for
     without_radio = compile_rules(rules_without(data, "radio"), "without radio").resolution.inactive
     assert not without_radio.search(said)
     assert without_radio.search("That warrant was served last week.")  # the words written for nobody stay
+
+
+def test_present_denied_and_a_softened_request_leave_with_the_writers_they_were_written_for():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    shipped = compile_rules(data, "shipped")
+    without_pretext = compile_rules(rules_without(data, "pretext"), "without pretext")
+    assert shipped.present_denied is not None and without_pretext.present_denied is None
+    said = "maybe your guys could come up with us"
+    assert any(p.match(said) for p in shipped.pseudo_triggers)  # "maybe" itself is covered
+    assert not any(p.match(said) for p in without_pretext.pseudo_triggers)
+    # plain pseudo-trigger strings, written for nobody, stay
+    assert len(without_pretext.pseudo_triggers) == len(shipped.pseudo_triggers) - 1
+    assert compile_rules(rules_without(data, "relay"), "without relay").present_denied == shipped.present_denied

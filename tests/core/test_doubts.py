@@ -215,3 +215,83 @@ def test_read_backs_are_set_in_the_rules_file_and_checked():
     segs = call(PAST_ASSAULT, ("officer", "A domestic assault. Alright, I'll have a car swing by."))
     without = compile_rules(data, "rules.yaml")
     assert assess_call(CRIME, segs, "en", without).verdict.verdict == "consistent"
+
+
+# --- present_denied: the caller says nothing is happening now --------------------------------------------
+
+BEATS = ("ice", "He beats his girlfriend, and he's been in fights at the bar on Main.")
+
+
+def test_a_crime_described_before_the_caller_says_nothing_is_happening_now_goes_to_a_person():
+    segs = call(BEATS, ("officer", "Is he doing anything right now? Threatening anybody?"),
+                ("ice", "Not that we've heard. He's at work."))
+    result = assess_call(CRIME, segs, "en", RULES)
+    assert result.verdict.counted == ("crime",)  # the tag stands: a doubt, never a changed tag
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    assert {(d.kind, d.reading, d.segment, d.rule) for d in result.doubts} == {
+        ("crime", "may_not_count", 0, "present_denied")}
+    assert "asked at 2.0 s whether anything is happening now" in result.doubts[0].why
+    assert "ice answered \u201cNot that we've heard. He's at" in result.doubts[0].why
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("Is he doing anything right now?", "No, he just pulled a knife on the cashier."),  # news in the answer
+    ("Is he doing anything right now?", "Yes, he's still swinging at people."),  # not a denial
+    ("Where is he now?", "No idea, somewhere on Main."),  # not about what he is doing
+    ("Is he doing anything?", "No."),  # not about the present
+])
+def test_no_present_doubt_without_a_denied_question_about_what_is_happening_now(question, answer):
+    segs = call(BEATS, ("officer", question), ("ice", answer))
+    assert all(d.rule != "present_denied" for d in find_doubts(segs, tag_transcript(segs, RULES), RULES))
+
+
+def test_present_denied_is_set_in_the_rules_file_and_checked():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["present_denied"]["kinds"] = ["crime", "burglary"]
+    with pytest.raises(InvalidRules, match="present_denied: kinds must be a list drawn from"):
+        compile_rules(data, "rules.yaml")
+    del data["present_denied"]["answer"]
+    data["present_denied"]["kinds"] = ["crime"]
+    with pytest.raises(InvalidRules, match="missing key 'answer'"):
+        compile_rules(data, "rules.yaml")
+    del data["present_denied"]
+    segs = call(BEATS, ("officer", "Is he doing anything right now?"), ("ice", "No, he's at work."))
+    assert assess_call(CRIME, segs, "en", compile_rules(data, "rules.yaml")).verdict.verdict == "consistent"
+
+
+# --- may_not_count doubt rules: a warrant that is someone else's -------------------------------------------
+
+def test_a_warrant_said_to_be_a_roommates_sends_its_dispatch_to_a_person_with_the_same_warrant_said_before():
+    segs = call(("ice", "There's a felony warrant at that address, robbery."),
+                ("officer", "On your man?"),
+                ("ice", "No wait, his roommate, a guy named Tully, has the felony warrant. Ours has a removal order."))
+    result = assess_call(DISPATCHED, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    # the roommate's words overlap a mention that does not count; they say whose the counted one at 0 is
+    assert {(d.segment, d.reading, d.rule) for d in result.doubts if d.kind == "criminal_warrant"} == {
+        (0, "may_not_count", "doubt.criminal_warrant.someone_else")}
+    assert "belongs to someone else" in result.doubts[0].why
+
+
+def test_a_relatives_warrant_beside_the_subjects_own_decides_nothing():
+    segs = call(("ice", "His brother has a misdemeanor warrant too. Our man has a capias from district court for "
+                        "assault."),)
+    assert all(d.rule != "doubt.criminal_warrant.someone_else"
+               for d in find_doubts(segs, tag_transcript(segs, RULES), RULES))
+    assert assess_call(DISPATCHED, segs, "en", RULES).verdict.verdict == "consistent"
+
+
+def test_a_doubt_rule_reading_must_be_one_of_the_two():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["doubts"].append({"id": "d", "kind": "crime", "why": "w", "reading": "maybe", "pattern": "x"})
+    with pytest.raises(InvalidRules, match=r"doubts\[\d+\] \(d\): reading must be may_count or may_not_count"):
+        compile_rules(data, "rules.yaml")
+
+
+def test_an_aim_of_getting_him_to_talk_is_a_possible_door_knock_even_asked_with_maybe():
+    segs = call(WARRANT, ("ice", "Maybe your officers could walk over with us, see if he'll come out and talk."))
+    result = assess_call(DISPATCHED, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    assert ("door_knock", "may_count", "doubt.door_knock.see_if_he_talks") in {
+        (d.kind, d.reading, d.rule) for d in result.doubts}
+    assert "see if he'll come out" in {d.text for d in result.doubts}

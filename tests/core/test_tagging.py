@@ -266,3 +266,10 @@ def test_a_charge_already_brought_is_the_past():
 @pytest.mark.parametrize("line", ["a car hit him and took off down Broadway", "A pickup hit her, the driver kept going"])
 def test_a_driver_who_hits_someone_and_leaves_commits_a_crime(line):
     assert "crime" in counted_kinds(tag_transcript(_call(("ice", line)), RULES))
+
+
+def test_a_crime_on_a_day_already_past_is_not_the_incident_at_hand():
+    past = _call(("ice", "Last Saturday he got into a fight outside the laundromat and broke a man's jaw."))
+    assert "crime" not in counted_kinds(tag_transcript(past, RULES))
+    now = _call(("ice", "He got into a fight outside the laundromat just now, the man is on the ground."))
+    assert "crime" in counted_kinds(tag_transcript(now, RULES))
