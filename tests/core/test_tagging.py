@@ -273,3 +273,10 @@ def test_a_crime_on_a_day_already_past_is_not_the_incident_at_hand():
     assert "crime" not in counted_kinds(tag_transcript(past, RULES))
     now = _call(("ice", "He got into a fight outside the laundromat just now, the man is on the ground."))
     assert "crime" in counted_kinds(tag_transcript(now, RULES))
+
+
+def test_a_knock_asked_for_as_if_is_a_door_knock_but_the_subjects_own_if_stays_conditional():
+    asked = _call(("ice", "If your officers knock and she sees the uniform, she'll open up for us."))
+    assert "door_knock" in counted_kinds(tag_transcript(asked, RULES))
+    musing = _call(("ice", "If he knocks on the neighbour's door we might lose him."))
+    assert "door_knock" not in counted_kinds(tag_transcript(musing, RULES))
