@@ -159,7 +159,7 @@ def present_denied(segments: Sequence[Segment], mentions: Sequence[Mention], rul
     """
     cfg = rules.present_denied
     tagged = [i for i, seg in enumerate(segments) if seg.text and not seg.flags]
-    found: list[Doubt] = []
+    found: dict[tuple[int, int, str], Doubt] = {}  # two denied questions doubt the same words once
     for asked, answered in zip(tagged, tagged[1:]):
         question, answer = segments[asked], segments[answered]
         if (question.speaker not in cfg.asked_by or answer.speaker in cfg.asked_by
@@ -173,12 +173,12 @@ def present_denied(segments: Sequence[Segment], mentions: Sequence[Mention], rul
             if not counted or any(m.segment >= answered for m in counted):
                 continue
             words = " ".join(answer.text.split()[:6])
-            why = (f"the officer asked at {question.start:.1f} s whether anything is happening now and "
-                   f"{answer.speaker} answered \u201c{words}\u201d; what was described before may be over")
-            found.extend(replace(_from_mention(m, MAY_NOT_COUNT), rule=PRESENT_DENIED_RULE, why=why)
-                         for m in counted)
-    # two denied questions doubt the same words once, with the first answer's why
-    return list({(d.segment, d.char_start, d.kind): d for d in reversed(found)}.values())[::-1]
+            why = (f"the {question.speaker} asked at {question.start:.1f} s whether anything is happening now "
+                   f"and {answer.speaker} answered \u201c{words}\u201d; what was described before may be over")
+            for m in counted:
+                found.setdefault((m.segment, m.char_start, m.kind),
+                                 replace(_from_mention(m, MAY_NOT_COUNT), rule=PRESENT_DENIED_RULE, why=why))
+    return list(found.values())
 
 
 QUALIFIED_ELSEWHERE_RULE = "qualified_elsewhere"
