@@ -39,6 +39,7 @@ from callreview.core.nearness import missed_doubts, nearness_doubts
 from callreview.core.policy import UNSURE_WORD_RULE
 from callreview.core.qualifiers import SegmentScope
 from callreview.core.rules import Rules
+from callreview.core.tagging import answer_opens_with, exchanges
 from callreview.core.warrants import last_inactive_finding
 from callreview.transcribe import embedding
 from callreview.transcribe.segments import Segment, placed_words
@@ -100,12 +101,16 @@ def overlapped(segments: Sequence[Segment], mentions: Sequence[Mention], rules: 
     found: list[Doubt] = []
     for rule in (r for r in rules.doubt_rules if r.reading == MAY_NOT_COUNT):
         of_kind = [m for m in counted if m.kind == rule.kind]
+        if not of_kind:
+            continue
+        # each segment that holds a mention of the kind is searched once
+        spans = {i: [match.span() for match in rule.pattern.finditer(segments[i].text or "")]
+                 for i in {m.segment for m in mentions if m.kind == rule.kind} if not segments[i].flags}
         # the words may overlap a mention that does not count ("no wait, his roommate has the felony warrant")
         # and still say whose the counted one is
-        hit = [m for m in mentions if m.kind == rule.kind and not segments[m.segment].flags
-               and any(match.start() < m.char_end and m.char_start < match.end()
-                       for match in rule.pattern.finditer(segments[m.segment].text or ""))]
-        if not hit or not of_kind:
+        hit = [m for m in mentions if m.kind == rule.kind and
+               any(start < m.char_end and m.char_start < end for start, end in spans.get(m.segment, ()))]
+        if not hit:
             continue
         named = _stems(" ".join(m.text for m in hit)) - _KIND_NOUNS
         same = [m for m in of_kind if m in hit or _stems(m.text) & named]
@@ -158,13 +163,12 @@ def present_denied(segments: Sequence[Segment], mentions: Sequence[Mention], rul
     the answer ("No, he just punched my partner") is news, and keeps its kind counted.
     """
     cfg = rules.present_denied
-    tagged = [i for i, seg in enumerate(segments) if seg.text and not seg.flags]
     found: dict[tuple[int, int, str], Doubt] = {}  # two denied questions doubt the same words once
-    for asked, answered in zip(tagged, tagged[1:]):
+    for asked, answered in exchanges([None if seg.flags else seg.text for seg in segments]):
         question, answer = segments[asked], segments[answered]
         if (question.speaker not in cfg.asked_by or answer.speaker in cfg.asked_by
                 or not cfg.now.search(question.text) or not cfg.about.search(question.text)
-                or not cfg.answer.match(answer.text.lstrip(" \"'-\u2014"))):
+                or not answer_opens_with(cfg.answer, answer.text)):
             continue
         if any(m.segment == answered and m.qualifier is None and m.kind in cfg.kinds for m in mentions):
             continue  # "No, he just pulled a knife on the cashier": the answer is news, not a denial

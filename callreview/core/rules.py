@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from callreview.core.errors import InvalidRules
-from callreview.core.mentions import KINDS, QUALIFIERS
+from callreview.core.mentions import KINDS, MAY_COUNT, MAY_NOT_COUNT, QUALIFIERS
 from callreview.core.nearness import Nearness, load_examples
 from callreview.transcribe.embedding import MODEL_NAME
 
@@ -74,7 +74,7 @@ class DoubtRule:
     pattern: re.Pattern
     # may_count: the words may be a mention no rule read; may_not_count: a counted mention the words overlap
     # may not count ("the felony warrant's on the brother": a warrant, but not the subject's)
-    reading: str = "may_count"
+    reading: str = MAY_COUNT
 
 
 @dataclass(frozen=True)
@@ -445,9 +445,9 @@ def _doubt_rules(items: list, compile_: _Compiler) -> tuple[DoubtRule, ...]:
         if kind not in KINDS:
             raise InvalidRules(source, f"{where} ({rule_id}): kind {kind!r} is not one of {', '.join(KINDS)}")
         why = _require(item, "why", str, source, where)
-        reading = item.get("reading", "may_count")
-        if reading not in ("may_count", "may_not_count"):
-            raise InvalidRules(source, f"{where} ({rule_id}): reading must be may_count or may_not_count")
+        reading = item.get("reading", MAY_COUNT)
+        if reading not in (MAY_COUNT, MAY_NOT_COUNT):
+            raise InvalidRules(source, f"{where} ({rule_id}): reading must be {MAY_COUNT} or {MAY_NOT_COUNT}")
         for j, pattern in enumerate(_patterns(item, source, where)):
             doubts.append(DoubtRule(rule_id, kind, why, compile_(pattern, f"{where} ({rule_id}) pattern {j}"),
                                     reading))

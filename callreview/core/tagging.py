@@ -99,9 +99,9 @@ def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], 
     if cfg is None:
         return mentions
     asked_by = cfg.asked_by
-    denied = {question for question, answer in _exchanges(texts)
+    denied = {question for question, answer in exchanges(texts)
               if segments[question].speaker in asked_by and segments[answer].speaker not in asked_by
-              and cfg.answer.match((texts[answer] or "").lstrip(" \"'-\u2014"))}
+              and answer_opens_with(cfg.answer, texts[answer])}
 
     def in_last_sentence(m: Mention) -> bool:
         rest = (texts[m.segment] or "")[m.char_end:].rstrip(" \"')\u201d.?!\u2026")
@@ -112,10 +112,16 @@ def _denied_by_the_answer(mentions: list[Mention], segments: Sequence[Segment], 
             else m for m in mentions]
 
 
-def _exchanges(texts: Sequence[str | None]) -> list[tuple[int, int]]:
-    """(segment, the next one) for each pair of consecutive segments that are tagged (not flagged, not empty)."""
+def exchanges(texts: Sequence[str | None]) -> list[tuple[int, int]]:
+    """(segment, the next one) for each pair of consecutive segments that are tagged (not flagged, not empty);
+    `texts` holds None for a flagged segment."""
     tagged = [i for i, text in enumerate(texts) if text]
     return list(zip(tagged, tagged[1:]))
+
+
+def answer_opens_with(answer: re.Pattern, text: str | None) -> bool:
+    """Whether a turn starts with `answer` ("No, ..."), past the quotes and dashes transcripts open with."""
+    return answer.match((text or "").lstrip(" \"'-\u2014")) is not None
 
 
 def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | None], rules: Rules) -> list[Mention]:
@@ -128,7 +134,7 @@ def _answer_to_charge_question(mentions: list[Mention], texts: Sequence[str | No
     question = rules.resolution.charge_question
     if question is None:
         return mentions
-    answers = {answer for asked, answer in _exchanges(texts) if question.search(texts[asked] or "")}
+    answers = {answer for asked, answer in exchanges(texts) if question.search(texts[asked] or "")}
 
     def present_before(m: Mention) -> bool:
         return any(p.start() < m.char_end for p in rules.present_markers.finditer(texts[m.segment] or ""))
