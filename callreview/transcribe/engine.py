@@ -31,7 +31,7 @@ from callreview.transcribe.fragments import ends_sentence, join_fragments
 from callreview.transcribe.hallucination import flag_segments, is_loop
 from callreview.transcribe.segments import Decoded, Gap, Segment, Transcript, Word
 from callreview.transcribe.settings import WhisperSettings
-from callreview.transcribe.vad import detect_speech, find_gaps
+from callreview.transcribe.vad import Stretch, find_gaps, speech_stretches
 
 logger = logging.getLogger(__name__)
 
@@ -157,15 +157,15 @@ class Engine:
         for offset, samples, last in windows:
             buf = np.concatenate([carry, samples]) if len(carry) else samples
             at = carry_at if len(carry) else offset
-            spans = self._speech(buf) if self.settings.vad else [(0, len(buf))]
+            spans = self._speech(buf) if self.settings.vad else [Stretch(0, len(buf), 0, len(buf))]
             cut = len(buf) if last else self._safe_cut(buf, spans)
-            yield self._transcribe_stretch(buf[:cut], [(a, b) for a, b in spans if b <= cut], at, channel, speaker)
+            yield self._transcribe_stretch(buf[:cut], [span for span in spans if span.end <= cut], at, channel, speaker)
             carry = buf[cut:].copy()
             carry_at = at + cut / SAMPLE_RATE
             report(offset + len(samples) / SAMPLE_RATE)
             del buf, samples  # before the next window is read, or two would be held at once
 
-    def _safe_cut(self, buf: np.ndarray, spans: list[tuple[int, int]]) -> int:
+    def _safe_cut(self, buf: np.ndarray, spans: list[Stretch]) -> int:
         """Where a window may end without cutting through speech: the start of speech still running at its end."""
         if not self.settings.vad:
             return len(buf)
@@ -178,22 +178,23 @@ class Engine:
             return 0
         return len(buf)
 
-    def _speech(self, samples: np.ndarray) -> list[tuple[int, int]]:
+    def _speech(self, samples: np.ndarray) -> list[Stretch]:
         s = self.settings
-        return detect_speech(samples, threshold=s.vad_threshold, min_silence_s=s.vad_min_silence_s,
-                             padding_s=s.vad_padding_s)
+        return speech_stretches(samples, threshold=s.vad_threshold, min_silence_s=s.vad_min_silence_s,
+                                padding_s=s.vad_padding_s)
 
-    def _transcribe_stretch(self, samples: np.ndarray, spans: list[tuple[int, int]], offset: float,
+    def _transcribe_stretch(self, samples: np.ndarray, stretches: list[Stretch], offset: float,
                             channel: int | None, speaker: str) -> tuple[list[Segment], list[Gap], Decoded | None, float]:
         if len(samples) == 0:
             return [], [], None, 0.0
+        spans = [(s.start, s.end) for s in stretches]
         gaps = find_gaps(spans, len(samples), offset=offset, channel=channel) if self.settings.vad else []
         if not spans:
             return [], gaps, None, 0.0
         speech = np.concatenate([samples[a:b] for a, b in spans]) if len(spans) > 1 else samples[spans[0][0]:spans[0][1]]
         joints = list(itertools.accumulate(b - a for a, b in spans))[:-1]
         decoded = self._decode_all(np.ascontiguousarray(speech, dtype=np.float32), joints)
-        timeline = _Timeline(spans, offset)
+        timeline = _Timeline(spans, offset, voiced=[(s.voiced_start, s.voiced_end) for s in stretches])
         segments = [piece for seg in decoded.segments for piece in _place(seg, timeline, speaker, channel)]
         return segments, gaps, decoded, len(speech) / SAMPLE_RATE
 
@@ -267,16 +268,25 @@ def best_english_probability(evidence: Iterable[tuple[int, float | None, float]]
     return max((weighted[ch] / seconds[ch] for ch in seconds), default=None)
 
 
+# How far outside the speech voice detection heard a time may fall. Whisper puts a sentence's first word at
+# the start of the padding it was given (0.8 s early with 0.8 s of padding), and reviewers play evidence from
+# these times; but an onset quieter than detection hears (a soft "f", a telephone band) begins a little earlier.
+_VOICED_SLACK_S = 0.25
+
+
 class _Timeline:
     """Maps a time in the joined speech back to the time in the original file."""
 
-    def __init__(self, spans: list[tuple[int, int]], offset: float):
-        self.joined_starts, self.original_starts, self.lengths = [], [], []
+    def __init__(self, spans: list[tuple[int, int]], offset: float,
+                 voiced: list[tuple[int, int]] | None = None):
+        self.joined_starts, self.original_starts, self.lengths, self.bounds = [], [], [], []
         at = 0
-        for start, end in spans:
+        for (start, end), (heard_start, heard_end) in zip(spans, voiced or spans):
             self.joined_starts.append(at / SAMPLE_RATE)
             self.original_starts.append(offset + start / SAMPLE_RATE)
             self.lengths.append((end - start) / SAMPLE_RATE)
+            self.bounds.append((offset + max(heard_start / SAMPLE_RATE - _VOICED_SLACK_S, start / SAMPLE_RATE),
+                                offset + min(heard_end / SAMPLE_RATE + _VOICED_SLACK_S, end / SAMPLE_RATE)))
             at += end - start
 
     def index(self, t: float, *, is_end: bool = False) -> int:
@@ -286,10 +296,12 @@ class _Timeline:
         return max(find(self.joined_starts, t) - 1, 0)
 
     def original(self, t: float, *, is_end: bool = False, stretch: int | None = None) -> float:
-        """The file time of joined time `t`, kept inside `stretch` when given (a word never spans a joint)."""
+        """The file time of joined time `t`, kept inside `stretch` when given (a word never spans a joint),
+        and no further than `_VOICED_SLACK_S` outside the speech heard in it."""
         i = self.index(t, is_end=is_end) if stretch is None else stretch
         within = min(max(t - self.joined_starts[i], 0.0), self.lengths[i])
-        return round(self.original_starts[i] + within, 3)
+        low, high = self.bounds[i]
+        return round(min(max(self.original_starts[i] + within, low), high), 3)
 
 
 def _place(seg: Segment, timeline: _Timeline, speaker: str, channel: int | None) -> list[Segment]:

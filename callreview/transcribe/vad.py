@@ -5,6 +5,8 @@ for audio it never sees. What was skipped is returned as gaps, in true file time
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from callreview.transcribe.audio import SAMPLE_RATE
@@ -25,6 +27,14 @@ _CONTEXT = 64
 _BATCH_FRAMES = 1000
 
 
+class Stretch(NamedTuple):
+    """One stretch of speech, in sample indices: what is decoded, and inside it where speech was heard."""
+    start: int
+    end: int
+    voiced_start: int
+    voiced_end: int
+
+
 def detect_speech(samples: np.ndarray, *, threshold: float = 0.5, min_silence_s: float = 1.0,
                   padding_s: float = 0.4) -> list[tuple[int, int]]:
     """Find the stretches of speech in 16 kHz mono samples.
@@ -39,14 +49,27 @@ def detect_speech(samples: np.ndarray, *, threshold: float = 0.5, min_silence_s:
         padding_s: audio kept on each side of detected speech.
 
     Returns:
-        (start, end) sample indices of each speech stretch, in order, not overlapping.
+        (start, end) sample indices of each speech stretch, padding included, in order, not overlapping.
+    """
+    return [(s.start, s.end) for s in speech_stretches(samples, threshold=threshold, min_silence_s=min_silence_s,
+                                                       padding_s=padding_s)]
+
+
+def speech_stretches(samples: np.ndarray, *, threshold: float = 0.5, min_silence_s: float = 1.0,
+                     padding_s: float = 0.4) -> list[Stretch]:
+    """`detect_speech`'s stretches, each with the part of it where speech was heard (the padding left out).
+
+    Whisper times a word next to silence poorly: with padding before a sentence, it often puts the first
+    word at the start of the padding. The voiced bounds let the engine keep word times near the speech.
     """
     # The peak level from max and min: np.abs would make a copy of the whole window.
     if len(samples) == 0 or max(float(samples.max()), -float(samples.min())) < _DIGITAL_SILENCE:
         return []
-    spans = _speech_spans(speech_probabilities(samples), len(samples), threshold=threshold,
-                          min_silence_ms=int(min_silence_s * 1000), padding_ms=int(padding_s * 1000))
-    return [(s, min(e, len(samples))) for s, e in spans if min(e, len(samples)) > s]
+    stretches = _speech_spans(speech_probabilities(samples), len(samples), threshold=threshold,
+                              min_silence_ms=int(min_silence_s * 1000), padding_ms=int(padding_s * 1000))
+    n = len(samples)
+    return [Stretch(s, min(e, n), min(max(vs, s), min(e, n)), min(max(ve, s), min(e, n)))
+            for s, e, vs, ve in stretches if min(e, n) > s]
 
 
 def speech_probabilities(samples: np.ndarray) -> np.ndarray:
@@ -83,9 +106,10 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
 
 
 def _speech_spans(probs: np.ndarray, n_samples: int, *, threshold: float, min_silence_ms: int,
-                  padding_ms: int) -> list[tuple[int, int]]:
+                  padding_ms: int) -> list[tuple[int, int, int, int]]:
     """Frame probabilities to padded speech stretches: faster-whisper 1.2.1's `get_speech_timestamps` (MIT)
-    with `max_speech_duration_s` left infinite, its arithmetic kept as it is so that the stretches match."""
+    with `max_speech_duration_s` left infinite, its arithmetic kept as it is so that the stretches match.
+    Each is (start, end, voiced start, voiced end): the padded stretch, then the speech before padding."""
     min_speech = SAMPLE_RATE * _MIN_SPEECH_MS / 1000
     min_silence = SAMPLE_RATE * min_silence_ms / 1000
     pad = SAMPLE_RATE * padding_ms / 1000
@@ -111,6 +135,7 @@ def _speech_spans(probs: np.ndarray, n_samples: int, *, threshold: float, min_si
             triggered, temp_end = False, 0
     if triggered and n_samples - start > min_speech:
         speeches.append([start, n_samples])
+    voiced = [tuple(speech) for speech in speeches]
     for i, speech in enumerate(speeches):
         if i == 0:
             speech[0] = int(max(0, speech[0] - pad))
@@ -124,7 +149,7 @@ def _speech_spans(probs: np.ndarray, n_samples: int, *, threshold: float, min_si
                 speeches[i + 1][0] = int(max(0, speeches[i + 1][0] - pad))
         else:
             speech[1] = int(min(n_samples, speech[1] + pad))
-    return [(int(s), int(e)) for s, e in speeches]
+    return [(int(s), int(e), int(vs), int(ve)) for (s, e), (vs, ve) in zip(speeches, voiced)]
 
 
 def find_gaps(spans: list[tuple[int, int]], total: int, *, offset: float = 0.0,

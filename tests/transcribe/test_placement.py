@@ -41,3 +41,21 @@ def test_a_cut_far_from_any_sentence_boundary_stays_where_the_times_put_it():
                              ("over", 1.5, 1.6), ("there.", 1.6, 1.9)), TIMELINE, "ice", 1)
     assert [p.text for p in pieces] == ["we want you to knock", "on the door over there."]
 
+
+
+
+# Two stretches decoded with 0.8 s of padding on each side: 1-3 s and 10-12 s of the file (offset 100 s),
+# joined into 0-4 s, in which speech was heard at 1.8-2.2 s and 10.8-11.2 s.
+PADDED = _Timeline([(16000, 48000), (160000, 192000)], offset=100.0, voiced=[(28800, 35200), (172800, 179200)])
+
+
+def test_times_stay_near_the_speech_voice_detection_heard_not_at_the_padding():
+    # Whisper puts a sentence's first word at the start of the padding it was given: 0.8 s early here.
+    t = PADDED
+    assert t.original(0.0) == 101.55  # 0.25 s before the speech heard at 101.8, not 101.0
+    assert t.original(1.0) == 102.0  # inside the speech: as it was
+    assert t.original(1.9, is_end=True) == 102.45  # 0.25 s after the speech heard, not 102.9
+    assert t.original(2.0) == 110.55 and t.original(3.0) == 111.0
+    pieces = _place(_segment(("He's", 0.0, 0.3), ("armed.", 0.3, 1.0)), t, "ice", 1)
+    assert [(w.text, w.start, w.end) for w in pieces[0].words] == [("He's", 101.55, 101.55), ("armed.", 101.55, 102.0)]
+    assert (pieces[0].start, pieces[0].end) == (101.55, 102.0)

@@ -8,7 +8,7 @@ import pytest
 
 from callaudio import needs_tools, speak
 from callreview.transcribe.audio import SAMPLE_RATE
-from callreview.transcribe.vad import detect_speech
+from callreview.transcribe.vad import detect_speech, speech_stretches
 
 
 def _faster_whisper_spans(samples, threshold, min_silence_s, padding_s):
@@ -57,6 +57,23 @@ def test_speech_stretches_are_the_ones_faster_whisper_finds(speech16k, n_samples
     assert ours == _faster_whisper_spans(samples, threshold, min_silence_s, padding_s)
     if n_samples > 512 * 1000:
         assert len(ours) > 1
+
+
+@needs_tools
+def test_each_stretch_says_where_inside_its_padding_speech_was_heard(speech16k):
+    samples = _call(speech16k, SAMPLE_RATE * 120, seed=3)
+    stretches = speech_stretches(samples, padding_s=0.8)
+    assert [(s.start, s.end) for s in stretches] == detect_speech(samples, padding_s=0.8)
+    assert len(stretches) > 1
+    pad = int(0.8 * SAMPLE_RATE)
+    for s in stretches:
+        assert s.start <= s.voiced_start < s.voiced_end <= s.end
+        # what lies between is padding: 0.8 s, or less where the audio or the next stretch is closer
+        assert s.voiced_start - s.start <= pad and s.end - s.voiced_end <= pad
+    # padding cut short by neither the file's edges nor a close neighbour is the whole 0.8 s
+    assert any(s.voiced_start - s.start == pad for s in stretches)
+    # without padding, the heard speech is the stretch
+    assert all((s.start, s.end) == (s.voiced_start, s.voiced_end) for s in speech_stretches(samples, padding_s=0.0))
 
 
 def test_digital_silence_is_no_speech():
