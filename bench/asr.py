@@ -21,17 +21,20 @@ for, through the product pipeline (`transcribe.engine.get_engine`), and prints, 
 
 usage: python bench/asr.py [--cases DIR] [--limit N] [--conditions espeak piper phone20 ...] [--engines ...]
                            [--models auto /path/to/base-ct2 ...] [--set vad_padding_s=0.6 ...] [--audio DIR]
-                           [--keep DIR] [--from-kept DIR] [--json]
+                           [--vary vad_padding_s=0.4,0.8] [--keep DIR] [--from-kept DIR] [--json]
   A model is 'auto' (the best offline pack installed: base, else tiny.en) or a CTranslate2 folder.
   --audio keeps the rendered calls in DIR/<condition>/ (rendered only when missing; the phone and codec
   conditions are made from DIR/piper/); --keep writes each transcript to DIR/<condition>/ as JSON, every
   segment with its words (start, end, text, probability) for bench/calibrate_words.py; --from-kept scores
   those transcripts again (after a rules change) without rendering or transcribing.
+  --vary FIELD=V1,V2,... prints one row per value for each condition, in the same run on the same rendered
+  audio, so that a setting's effect is read side by side (kept transcripts go to DIR/<condition>/FIELD=V/).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import re
 import subprocess
@@ -176,6 +179,8 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=5, help="beam size (5, the product default; 1 = greedy)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="any other WhisperSettings field, e.g. --set temperature_fallback=true")
+    ap.add_argument("--vary", metavar="FIELD=V1,V2",
+                    help="one row per value of this WhisperSettings field, side by side on the same audio")
     ap.add_argument("--audio", type=Path, help="keep rendered calls in DIR/<condition>/ (rendered only when missing)")
     ap.add_argument("--keep", type=Path, help="write each audio transcript to DIR/<condition>/ as JSON")
     ap.add_argument("--resume", action="store_true",
@@ -204,6 +209,10 @@ def main() -> None:
         cases = [c for c in cases if _call_id(c) in a.only]
     cases = cases[: a.limit or None]
     extra = dict(_setting(s) for s in a.set)
+    variants = [{}]
+    if a.vary:
+        field, _, values = a.vary.partition("=")
+        variants = [dict([_setting(f"{field}={v}")]) for v in values.split(",")]
     parsed = {c: read_case(c) for c in cases}
     text_scored = [ScoredCase(_call_id(c), str(c), assess_call(*parsed[c], rules), read_expected(c)) for c in cases]
     text = score_cases(text_scored, rules.version)
@@ -214,59 +223,60 @@ def main() -> None:
         root = a.audio or Path(td)
         for condition in a.conditions:
             folder = None if a.from_kept else render(cases, root, condition)
-            for model in a.models:
-                for engine in a.engines:
-                    settings = WhisperSettings(engine=engine, model=model, beam_size=a.beam, **extra)
-                    eng = None if a.from_kept else engines.setdefault((model, engine), get_engine(settings))
-                    label = eng.model if eng else f"{Path(model).name} (kept)"
-                    errors = ref_words = 0
-                    audio_seconds = spent = 0.0
-                    scored = []
-                    for n, c in enumerate(cases, 1):
-                        call_id = _call_id(c)
-                        kept = a.keep / condition / kept_name(call_id, model, engine) if a.keep else None
-                        if eng is None:  # re-score transcripts kept by an earlier run (tagging rules changed, audio not)
-                            transcript, seconds, took = read_kept(a.from_kept / condition / kept_name(call_id, model, engine))
-                        elif a.resume and kept.is_file():
-                            transcript, seconds, took = read_kept(kept)
-                        else:
-                            audio = load_audio(folder / f"{call_id}.wav")
-                            t0 = time.perf_counter()
-                            transcript = eng.transcribe(audio)
-                            seconds, took = audio.duration, time.perf_counter() - t0
-                        spent += took
-                        audio_seconds += seconds
-                        log, case_segments, _ = parsed[c]
-                        for channel, is_officer in ((0, True), (1, False)):
-                            ref = words(" ".join(s.text for s in sorted(case_segments, key=lambda s: s.start)
-                                                 if (s.speaker == "officer") == is_officer))
-                            hyp = words(" ".join(s.text for s in transcript.segments
-                                                 if s.channel == channel and not s.flags))
-                            errors += word_errors(ref, hyp)
-                            ref_words += len(ref)
-                        scored.append(ScoredCase(call_id, str(c),
-                                                 assess_call(log, list(transcript.segments), transcript.language, rules),
-                                                 read_expected(c)))
-                        if kept and eng is not None and not (a.resume and kept.is_file()):
-                            kept.parent.mkdir(parents=True, exist_ok=True)
-                            staged = kept.with_suffix(".partial")  # a killed run leaves no half-written transcript
-                            staged.write_text(json.dumps(transcript_to_json(transcript, call_id, condition, seconds, took),
-                                                         indent=1))
-                            staged.rename(kept)
-                        print(f"  {n}/{len(cases)} {condition} {call_id} {label} {engine}: {took:.1f} s",
-                              file=sys.stderr, flush=True)
-                    s = score_cases(scored, rules.version)
-                    rows.append({"condition": condition, "model": label, "engine": engine,
-                                 "wer": errors / max(ref_words, 1), "ref_words": ref_words,
-                                 "audio_seconds": audio_seconds, "transcribe_seconds": spent,
-                                 "rtf": spent / max(audio_seconds, 1e-9),
-                                 "tag_f1": s["tags"]["f1"], "verdict_accuracy": s["verdict_accuracy"],
-                                 "mismatch": s["mismatch"], "queue": s["queue"], "reasons_exact": s["reasons_exact"],
-                                 "verdict_differs": [{"call_id": x.call_id, "text": text_verdicts[x.call_id],
-                                                      "audio": x.assessment.verdict.verdict,
-                                                      "expected": x.expected.get("verdict")}
-                                                     for x in scored
-                                                     if x.assessment.verdict.verdict != text_verdicts[x.call_id]]})
+            for model, engine, variant in itertools.product(a.models, a.engines, variants):
+                varied = ",".join(f"{k}={v}" for k, v in variant.items())
+                settings = WhisperSettings(engine=engine, model=model, beam_size=a.beam, **{**extra, **variant})
+                eng = None if a.from_kept else engines.setdefault((model, engine, varied), get_engine(settings))
+                label = eng.model if eng else f"{Path(model).name} (kept)"
+                sub = Path(condition) / varied if varied else Path(condition)
+                errors = ref_words = 0
+                audio_seconds = spent = 0.0
+                scored = []
+                for n, c in enumerate(cases, 1):
+                    call_id = _call_id(c)
+                    kept = a.keep / sub / kept_name(call_id, model, engine) if a.keep else None
+                    if eng is None:  # re-score transcripts kept by an earlier run (tagging rules changed, audio not)
+                        transcript, seconds, took = read_kept(a.from_kept / sub / kept_name(call_id, model, engine))
+                    elif a.resume and kept.is_file():
+                        transcript, seconds, took = read_kept(kept)
+                    else:
+                        audio = load_audio(folder / f"{call_id}.wav")
+                        t0 = time.perf_counter()
+                        transcript = eng.transcribe(audio)
+                        seconds, took = audio.duration, time.perf_counter() - t0
+                    spent += took
+                    audio_seconds += seconds
+                    log, case_segments, _ = parsed[c]
+                    for channel, is_officer in ((0, True), (1, False)):
+                        ref = words(" ".join(s.text for s in sorted(case_segments, key=lambda s: s.start)
+                                             if (s.speaker == "officer") == is_officer))
+                        hyp = words(" ".join(s.text for s in transcript.segments
+                                             if s.channel == channel and not s.flags))
+                        errors += word_errors(ref, hyp)
+                        ref_words += len(ref)
+                    scored.append(ScoredCase(call_id, str(c),
+                                             assess_call(log, list(transcript.segments), transcript.language, rules),
+                                             read_expected(c)))
+                    if kept and eng is not None and not (a.resume and kept.is_file()):
+                        kept.parent.mkdir(parents=True, exist_ok=True)
+                        staged = kept.with_suffix(".partial")  # a killed run leaves no half-written transcript
+                        staged.write_text(json.dumps(transcript_to_json(transcript, call_id, condition, seconds, took),
+                                                     indent=1))
+                        staged.rename(kept)
+                    print(f"  {n}/{len(cases)} {condition} {varied} {call_id} {label} {engine}: {took:.1f} s",
+                          file=sys.stderr, flush=True)
+                s = score_cases(scored, rules.version)
+                rows.append({"condition": condition, "model": label, "engine": engine, "setting": varied,
+                             "wer": errors / max(ref_words, 1), "ref_words": ref_words,
+                             "audio_seconds": audio_seconds, "transcribe_seconds": spent,
+                             "rtf": spent / max(audio_seconds, 1e-9),
+                             "tag_f1": s["tags"]["f1"], "verdict_accuracy": s["verdict_accuracy"],
+                             "mismatch": s["mismatch"], "queue": s["queue"], "reasons_exact": s["reasons_exact"],
+                             "verdict_differs": [{"call_id": x.call_id, "text": text_verdicts[x.call_id],
+                                                  "audio": x.assessment.verdict.verdict,
+                                                  "expected": x.expected.get("verdict")}
+                                                 for x in scored
+                                                 if x.assessment.verdict.verdict != text_verdicts[x.call_id]]})
     summary = {"cases": len(cases), "source": str(a.cases), "beam": None if a.from_kept else a.beam, "settings": extra,
                "rules_version": rules.version,
                "text": {"tag_f1": text["tags"]["f1"], "verdict_accuracy": text["verdict_accuracy"],
@@ -284,20 +294,22 @@ def print_table(summary: dict, a: argparse.Namespace) -> None:
     print(f"{summary['cases']} cases from {a.cases}, {decoding}, rules {summary['rules_version']}")
     print("queue rec: true mismatches that end as mismatch or needs_review; cons>rev: consistent calls sent to "
           "review; RTF: transcription seconds per audio second")
-    print(f"{'condition':9} {'model':24} {'engine':15} {'WER':>6} {'tagF1':>6} {'verdict':>7} {'mm.rec':>6} "
+    names = {id(r): " ".join(filter(None, (r["condition"], r.get("setting")))) for r in summary["audio"]}
+    w = max([9, *map(len, names.values())])
+    print(f"{'condition':{w}} {'model':24} {'engine':15} {'WER':>6} {'tagF1':>6} {'verdict':>7} {'mm.rec':>6} "
           f"{'queue rec':>9} {'cons>rev':>8} {'reasons':>7} {'audio min':>9} {'time min':>8} {'RTF':>5}")
     t = summary["text"]
-    print(f"{'text':9} {'(case text, no audio)':24} {'-':15} {'-':>6} {t['tag_f1']:6.3f} {t['verdict_accuracy']:7.3f} "
+    print(f"{'text':{w}} {'(case text, no audio)':24} {'-':15} {'-':>6} {t['tag_f1']:6.3f} {t['verdict_accuracy']:7.3f} "
           f"{t['mismatch']['recall']:6.3f} {t['queue']['recall']:9.3f} {t['queue']['consistent_sent_to_review']:8.3f} "
           f"{t['reasons_exact']:7.3f} {'-':>9} {'-':>8} {'-':>5}")
     for r in summary["audio"]:
-        print(f"{r['condition']:9} {r['model'][-24:]:24} {r['engine']:15} {r['wer']:6.3f} {r['tag_f1']:6.3f} "
+        print(f"{names[id(r)]:{w}} {r['model'][-24:]:24} {r['engine']:15} {r['wer']:6.3f} {r['tag_f1']:6.3f} "
               f"{r['verdict_accuracy']:7.3f} {r['mismatch']['recall']:6.3f} {r['queue']['recall']:9.3f} "
               f"{r['queue']['consistent_sent_to_review']:8.3f} {r['reasons_exact']:7.3f} "
               f"{r['audio_seconds'] / 60:9.1f} {r['transcribe_seconds'] / 60:8.1f} {r['rtf']:5.2f}")
     for r in summary["audio"]:
         for d in r["verdict_differs"]:
-            print(f"  {r['condition']} {r['engine']}: {d['call_id']} text {d['text']}, audio {d['audio']} "
+            print(f"  {names[id(r)]} {r['engine']}: {d['call_id']} text {d['text']}, audio {d['audio']} "
                   f"(expected {d['expected']})")
 
 
