@@ -234,8 +234,18 @@ def test_a_crime_described_before_the_caller_says_nothing_is_happening_now_goes_
     assert "ice answered \u201cNot that we've heard. He's at" in result.doubts[0].why
 
 
+@pytest.mark.parametrize("answer", ["Eating lunch in his truck.", "He's just sitting on the porch.",
+                                    "Working his shift at the plant."])
+def test_a_harmless_activity_for_an_answer_denies_as_a_no_does(answer):
+    segs = call(BEATS, ("officer", "What's he doing right now?"), ("ice", answer))
+    result = assess_call(CRIME, segs, "en", RULES)
+    assert (result.verdict.verdict, result.verdict.reasons) == ("needs_review", ("uncertain_evidence",))
+    assert {(d.kind, d.segment, d.rule) for d in result.doubts} == {("crime", 0, "present_denied")}
+
+
 @pytest.mark.parametrize("question, answer", [
     ("Is he doing anything right now?", "No, he just pulled a knife on the cashier."),  # news in the answer
+    ("What's he doing right now?", "Sitting in the car pointing a pistol at the clerk."),  # an activity, not harmless
     ("Is he doing anything right now?", "Yes, he's still swinging at people."),  # not a denial
     ("Where is he now?", "No idea, somewhere on Main."),  # not about what he is doing
     ("Is he doing anything?", "No."),  # not about the present

@@ -69,6 +69,34 @@ def test_emergency_families(lines, kinds):
 
 
 @pytest.mark.parametrize("lines, kinds", [
+    # a danger described without its name (rules 2025.12.9)
+    (["he's got his wife and the baby locked in the basement with him"], ["emergency"]),
+    (["she splashed lighter fluid all over the porch and the front door"], ["emergency"]),
+    (["the tenant is holding the landlord's kids upstairs with him"], ["emergency"]),
+    # ... and what only looks like it
+    (["we stopped for gas on the way over"], []),
+    (["his kids are with him this weekend, he has custody"], []),
+])
+def test_danger_described_not_named(lines, kinds):
+    assert counted(*lines) == kinds
+
+
+@pytest.mark.parametrize("lines, kind, expected", [
+    # a warrant being looked for is not yet one; an earlier case recalled is not this one (2025.12.9)
+    (["we're checking her for a warrant out of ohio, nothing back yet"], "criminal_warrant", ["hypothetical"]),
+    (["dispatch is running him on a possible bench warrant"], "criminal_warrant", ["hypothetical"]),
+    (["the last guy had a felony warrant, this one is different"], "criminal_warrant", ["historical"]),
+    (["in march was a bench warrant for theft, remember"], "criminal_warrant", ["historical"]),
+    (["this one has a felony warrant out of bullitt county"], "criminal_warrant", [None]),
+    # a knock asked for as "if": "if an officer knocks he'll open up"
+    (["if an officer knocks on his door he'll open up for you"], "door_knock", [None]),
+    (["if one of your guys knocks, she answers, she trusts the uniform"], "door_knock", [None]),
+])
+def test_looked_for_recalled_and_if_put(lines, kind, expected):
+    assert set(qualifiers(kind, *lines)) == set(expected)
+
+
+@pytest.mark.parametrize("lines, kinds", [
     # Whisper spellings of the paperwork
     (["theres a copious on him out of circuit court for failure to appear"], ["criminal_warrant"]),
     (["we lodged a detain her on him at the jail in june"], ["immigration_warrant"]),
