@@ -93,9 +93,12 @@ def phone_line(x: np.ndarray, snr_db: float, rng: np.random.Generator, rate: int
     return speech + noise * np.sqrt(p_speech / p_noise / 10 ** (snr_db / 10))
 
 
-def measured_snr(clean: np.ndarray, line: np.ndarray, rate: int = RATE) -> float:
-    """SNR in dB of `line` against the clean channel it was made from, over the clean channel's speech."""
+def measured_snr(clean: np.ndarray, line: np.ndarray, rate: int = RATE) -> float | None:
+    """SNR in dB of `line` against the clean channel it was made from, over the clean channel's speech;
+    None for a channel with no speech (one party silent the whole call), where there is nothing to measure."""
     mask = speech_frames(clean, rate)
+    if not mask.any():
+        return None
     speech = band_limit(clean, rate)
     return float(10 * np.log10(np.mean(speech[mask] ** 2) / np.mean((line - speech)[mask] ** 2)))
 
@@ -150,7 +153,8 @@ def degrade_call(clean_wav: Path, out_wav: Path, call_id: str, snr_db: float, co
     out, report = np.zeros_like(clean), []
     for ch, x in enumerate(clean):
         line = phone_line(x, snr_db, line_rng, rate)
-        entry = {"channel": ch, "snr_db": round(measured_snr(x, line, rate), 2)}
+        snr = measured_snr(x, line, rate)
+        entry = {"channel": ch, "snr_db": None if snr is None else round(snr, 2)}
         if codec:
             line, gaps = codec_line(x, line, loss_rng, rate)
             entry["loss_gaps_s"] = [(round(float(a), 2), round(float(b), 2)) for a, b in gaps]

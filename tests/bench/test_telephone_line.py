@@ -119,3 +119,18 @@ def _frames(x: np.ndarray, frame: int) -> np.ndarray:
 def _share_above(x: np.ndarray, rate: int, hz: float) -> float:
     power = np.abs(np.fft.rfft(x)) ** 2
     return float(power[np.fft.rfftfreq(len(x), 1 / rate) > hz].sum() / power.sum())
+
+
+def test_a_silent_channel_gets_line_noise_and_no_snr_figure(tmp_path):
+    # One party silent for the whole call: the line still hisses on that side, and there is no speech to
+    # measure an SNR against (not a NaN with a warning).
+    from bench.telephone import RATE, write_wav
+
+    t = np.arange(RATE * 3) / RATE
+    talk = (0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+    clean = tmp_path / "clean.wav"
+    write_wav(clean, np.stack([talk, np.zeros_like(talk)]), RATE)
+    report = degrade_call(clean, tmp_path / "line.wav", "SILENT-1", 20.0)
+    assert report["channels"][1]["snr_db"] is None and report["channels"][0]["snr_db"] == pytest.approx(20, abs=1)
+    line, _ = read_wav(tmp_path / "line.wav")
+    assert np.all(np.isfinite(line)) and float(np.abs(line[1]).max()) > 0
