@@ -97,6 +97,20 @@ def test_looked_for_recalled_and_if_put(lines, kind, expected):
 
 
 @pytest.mark.parametrize("lines, kinds", [
+    # the officer's cars busy elsewhere, a warrant's offence: not the incident at hand (2025.12.10)
+    (["sorry, all my units are tied up on a shooting in shively"], []),
+    (["i've got two cars at a house fire on preston, nobody to send"], []),
+    (["he had a bench warrant for the shooting at the gas station, that got served"], []),
+    # ... while the danger at hand still counts
+    (["officers are on the scene and he is shooting at them"], ["crime", "emergency"]),
+    (["he has a felony warrant and he's shooting at us right now"], ["criminal_warrant", "emergency"]),
+    (["my guys are there now, he's waving a gun at the neighbors"], ["crime", "emergency"]),
+])
+def test_danger_elsewhere_or_behind_a_warrant(lines, kinds):
+    assert counted(*lines) == kinds
+
+
+@pytest.mark.parametrize("lines, kinds", [
     # Whisper spellings of the paperwork
     (["theres a copious on him out of circuit court for failure to appear"], ["criminal_warrant"]),
     (["we lodged a detain her on him at the jail in june"], ["immigration_warrant"]),
