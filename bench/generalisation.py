@@ -33,7 +33,7 @@ WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "novic
            "phoneline", "pushback", "bilingual", "verbatim", "danger", "ramble")
 # The sections whose items may carry `written_for` (top level, or one level down).
 _SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"), ("qualifiers", "pseudo"),
-             ("warrant_resolution", "inactive_also"))
+             ("warrant_resolution", "inactive_also"), ("nearness", "missed", "not_if"))
 # Sections that are one mechanism and may carry `written_for` themselves.
 _WHOLE_SECTIONS = ("restated", "present_denied")
 

@@ -70,6 +70,9 @@ class Nearness:
     missed_kinds: tuple[str, ...] = ()
     missed_min_similarity: float = 1.0
     missed_min_share: float = 1.0
+    # (kind, pattern): a sentence a pattern finds asks for something else, so it is no doubt of that kind
+    # ("a marked unit to stop him" on the road reads like "a marked unit out front so he opens up")
+    missed_not_if: tuple[tuple[str, re.Pattern], ...] = ()
 
     @functools.cached_property
     def digest(self) -> str:
@@ -214,6 +217,8 @@ def missed_doubts(segments: Sequence[Segment], mentions: Sequence[Mention], near
         for kind in kinds:
             if any(m.kind == kind and m.segment == index and m.char_start < end and start < m.char_end
                    for m in mentions):
+                continue
+            if any(k == kind and pattern.search(seg.text, start, end) for k, pattern in nearness.missed_not_if):
                 continue
             counted = [j for j in top if (kind, True) in nearness.examples[j].labels]
             # the nearest that says so must be near itself, not merely share the neighbourhood of a near

@@ -252,7 +252,7 @@ def compile_rules(data: object, source: str = "<rules>", base: Path | None = Non
         answered_denial=_answered_denial(data.get("answered_denial") or {}, compile_),
         doubt_rules=_doubt_rules(data.get("doubts") or [], compile_),
         min_word_probability=_probability(data.get("transcript_confidence") or {}, source),
-        nearness=_nearness(data.get("nearness"), source, base or DEFAULT_RULES.parent),
+        nearness=_nearness(data.get("nearness"), source, base or DEFAULT_RULES.parent, compile_),
         **_restated(data.get("restated") or {}, source),
         present_denied=_present_denied(data.get("present_denied") or {}, compile_),
     )
@@ -270,7 +270,7 @@ def _restated(section: object, source: str) -> dict:
     return {"restated_qualifiers": tuple(names), "restated_after_inactive": after_inactive}
 
 
-def _nearness(section: object, source: str, base: Path) -> Nearness | None:
+def _nearness(section: object, source: str, base: Path, compile_: _Compiler) -> Nearness | None:
     if section is None:
         return None
     _check_mapping(section, "nearness", source)
@@ -286,6 +286,20 @@ def _nearness(section: object, source: str, base: Path) -> Nearness | None:
     missed_kinds = missed.get("kinds") or []
     if not isinstance(missed_kinds, list) or set(map(str, missed_kinds)) - set(KINDS):
         raise InvalidRules(source, f"nearness.missed.kinds must be a list of tag kinds ({', '.join(KINDS)})")
+    not_if = []
+    items = missed.get("not_if") or []
+    if not isinstance(items, list):
+        raise InvalidRules(source, "nearness.missed.not_if must be a list of {kind, patterns}")
+    for i, item in enumerate(items):
+        where = f"nearness.missed.not_if[{i}]"
+        _check_mapping(item, where, source)
+        kind = item.get("kind")
+        if kind not in missed_kinds:
+            raise InvalidRules(source, f"{where}.kind must be one of nearness.missed.kinds, got {kind!r}")
+        patterns = item.get("patterns")
+        if not isinstance(patterns, list) or not patterns:
+            raise InvalidRules(source, f"{where}.patterns must be a non-empty list")
+        not_if += [(str(kind), compile_(p, f"{where} pattern {j}")) for j, p in enumerate(patterns)]
     numbers = {}
     for where, part, key, low, high, default in (
             ("nearness", section, "neighbours", 1, 100, 5), ("nearness", section, "min_similarity", 0.0, 1.0, 0.5),
@@ -304,7 +318,7 @@ def _nearness(section: object, source: str, base: Path) -> Nearness | None:
                     min_similarity=float(numbers["nearness.min_similarity"]),
                     min_share=float(numbers["nearness.min_share"]), missed_kinds=tuple(map(str, missed_kinds)),
                     missed_min_similarity=float(numbers["nearness.missed.min_similarity"]),
-                    missed_min_share=float(numbers["nearness.missed.min_share"]))
+                    missed_min_share=float(numbers["nearness.missed.min_share"]), missed_not_if=tuple(not_if))
 
 
 def _mention_rules(items: list, compile_: _Compiler) -> tuple[MentionRule, ...]:

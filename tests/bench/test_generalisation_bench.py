@@ -44,3 +44,9 @@ def test_present_denied_and_a_softened_request_leave_with_the_writers_they_were_
     # plain pseudo-trigger strings, written for nobody, stay
     assert len(without_pretext.pseudo_triggers) == len(shipped.pseudo_triggers) - 1
     assert compile_rules(rules_without(data, "relay"), "without relay").present_denied == shipped.present_denied
+
+
+def test_a_nearness_guard_leaves_with_the_writer_it_was_written_for():
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    assert compile_rules(data, "shipped").nearness.missed_not_if
+    assert compile_rules(rules_without(data, "pushback"), "without pushback").nearness.missed_not_if == ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -120,6 +121,26 @@ def test_a_door_knock_no_rule_reads_sends_a_dispatch_to_review_naming_the_senten
     assert assess_call(DecisionLog(decision="declined"), ASKING, "en", rules).verdict.verdict == "consistent"
 
 
+def test_a_car_asked_for_on_the_road_is_no_door_knock_doubt():
+    # "a marked unit to stop him" reads like "a marked unit to his front door"; the rules' not_if says it asks
+    # for something else, for the door-knock doubt only
+    road = [Segment(start=0.0, end=4.0, text="We need a uniform to stop his car so he gets out.", speaker="ice")]
+    bank = examples((KNOCK, ("door_knock", True)), (QUIET, None))
+    rules = missed_rules(bank)
+    vectors = embedding.encode([e.text for e in bank])
+    assert [d.kind for d in missed_doubts(road, [], rules.nearness, embedding.encode, vectors)] == ["door_knock"]
+    guarded = replace(rules.nearness, missed_not_if=(("door_knock", re.compile(r"\bstop his car\b")),))
+    assert missed_doubts(road, [], guarded, embedding.encode, vectors) == []
+    # the guard is per kind, and a sentence it does not find is doubted as before
+    other = replace(rules.nearness, missed_not_if=(("emergency", re.compile(r"\bstop his car\b")),))
+    assert [d.kind for d in missed_doubts(road, [], other, embedding.encode, vectors)] == ["door_knock"]
+    assert [d.kind for d in missed_doubts(ASKING, tag_transcript(ASKING, rules), guarded, embedding.encode,
+                                          vectors)] == ["door_knock"]
+    # and the shipped rules say it
+    assert any(k == "door_knock" and p.search("I want a marked unit to stop him.")
+               for k, p in RULES.nearness.missed_not_if)
+
+
 def test_no_missed_doubt_when_the_kind_counts_or_the_sentence_is_like_nothing_or_the_kind_is_not_looked_for():
     bank = examples((KNOCK, ("door_knock", True)), (QUIET, None))
     rules = missed_rules(bank)
@@ -182,6 +203,10 @@ def test_leaving_a_set_out_drops_its_examples(tmp_path):
     ({"missed": {"kinds": ["parking"]}}, "nearness.missed.kinds must be a list of tag kinds"),
     ({"missed": {"kinds": ["door_knock"], "min_similarity": 2}}, "nearness.missed.min_similarity must be a number"),
     ({"missed": ["door_knock"]}, "nearness.missed"),
+    ({"missed": {"kinds": ["door_knock"], "not_if": [{"kind": "emergency", "patterns": ["stop him"]}]}},
+     r"nearness.missed.not_if\[0\].kind must be one of nearness.missed.kinds"),
+    ({"missed": {"kinds": ["door_knock"], "not_if": [{"kind": "door_knock", "patterns": []}]}},
+     r"nearness.missed.not_if\[0\].patterns must be a non-empty list"),
 ])
 def test_a_bad_nearness_section_is_refused_naming_the_problem(change, problem):
     data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
