@@ -65,11 +65,14 @@ def speech_stretches(samples: np.ndarray, *, threshold: float = 0.5, min_silence
     # The peak level from max and min: np.abs would make a copy of the whole window.
     if len(samples) == 0 or max(float(samples.max()), -float(samples.min())) < _DIGITAL_SILENCE:
         return []
-    stretches = _speech_spans(speech_probabilities(samples), len(samples), threshold=threshold,
-                              min_silence_ms=int(min_silence_s * 1000), padding_ms=int(padding_s * 1000))
-    n = len(samples)
-    return [Stretch(s, min(e, n), min(max(vs, s), min(e, n)), min(max(ve, s), min(e, n)))
-            for s, e, vs, ve in stretches if min(e, n) > s]
+    stretches = []
+    for start, end, heard_start, heard_end in _speech_spans(
+            speech_probabilities(samples), len(samples), threshold=threshold,
+            min_silence_ms=int(min_silence_s * 1000), padding_ms=int(padding_s * 1000)):
+        end = min(end, len(samples))
+        if end > start:  # padding only widens, so the speech heard lies inside once the end is cut
+            stretches.append(Stretch(start, end, max(heard_start, start), min(heard_end, end)))
+    return stretches
 
 
 def speech_probabilities(samples: np.ndarray) -> np.ndarray:
