@@ -145,7 +145,7 @@ def run_one(path: Path, engine: str, mode: str, beam: int, model: str = "tiny.en
             t1 = time.perf_counter()
             for samples in audio.channels:
                 detect_speech(samples, threshold=settings.vad_threshold, min_silence_s=settings.vad_min_silence_s,
-                              padding_s=settings.vad_padding_s)
+                              padding_s=settings.vad_padding_s, floor_margin_db=settings.vad_floor_margin_db)
             t_vad = time.perf_counter() - t1
         t1 = time.perf_counter()
         transcript = eng.transcribe_path(path)  # streaming from the file: decode happens inside

@@ -181,7 +181,7 @@ class Engine:
     def _speech(self, samples: np.ndarray) -> list[Stretch]:
         s = self.settings
         return speech_stretches(samples, threshold=s.vad_threshold, min_silence_s=s.vad_min_silence_s,
-                                padding_s=s.vad_padding_s)
+                                padding_s=s.vad_padding_s, floor_margin_db=s.vad_floor_margin_db)
 
     def _transcribe_stretch(self, samples: np.ndarray, stretches: list[Stretch], offset: float,
                             channel: int | None, speaker: str) -> tuple[list[Segment], list[Gap], Decoded | None, float]:

@@ -89,6 +89,11 @@ class WhisperSettings(BaseSettings):
                                      description="Silence shorter than this does not split speech.")
     vad_padding_s: float = Field(0.4, ge=0, le=5,
                                  description="Audio kept on each side of detected speech, so word edges survive.")
+    vad_floor_margin_db: float = Field(
+        10.0, ge=0, le=60,
+        description="Also count as speech what is this many dB louder than the channel's own line noise (the level "
+                    "its quietest tenth stays under), unless it is a steady tone: through a telephone band silero "
+                    "misses much of some voices (docs/transcription.md). 0 leaves voice detection to silero alone.")
     redecode_missed_s: float = Field(
         2.0, ge=0, le=60,
         description="Speech (by voice detection) at least this long that Whisper's pass left without a word, or "

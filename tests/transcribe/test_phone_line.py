@@ -6,6 +6,7 @@ The call is spoken by the pinned Piper voice, quick turn after turn, and each si
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,41 @@ def test_a_noisy_stereo_call_keeps_turns_apart_and_deciding_words_intact(noisy_c
         for w in seg.words:
             mid = (w.start + w.end) / 2
             assert any(ch == seg.channel and a - 0.5 <= mid <= b + 0.5 for ch, a, b in turns), (seg.channel, w)
+
+
+@needs_piper
+@pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")
+def test_a_low_voice_through_the_telephone_band_is_found_by_its_loudness(tmp_path):
+    """Silero hears a voice by its low frequencies, which the band cuts: a voice pitched down as
+    ../shared/tools/make_inbox.py pitches its lowest (-270 cents) lost a third of its speech; the check of
+    loudness above the line's own noise finds it all."""
+    import subprocess
+
+    from piper import PiperVoice
+    from piper.config import SynthesisConfig
+    from scipy.signal import resample_poly
+
+    from bench.telephone import read_wav, speech_frames
+    from callreview.transcribe.vad import speech_stretches
+
+    voice = PiperVoice.load(str(verified_voice()))
+    steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    pause = np.zeros(voice.config.sample_rate // 2, np.float32)
+    pcm = np.concatenate([part for _, line, _ in TURNS[1:6:2]
+                          for part in (*[c.audio_float_array for c in voice.synthesize(line, syn_config=steady)],
+                                       pause)])
+    write_wav(tmp_path / "clean.wav", resample_poly(pcm, RATE, voice.config.sample_rate)[None, :], RATE)
+    subprocess.run(["sox", str(tmp_path / "clean.wav"), str(tmp_path / "low.wav"), "pitch", "-270"], check=True)
+    low = read_wav(tmp_path / "low.wav")[0][0]
+    line = resample_poly(phone_line(low, 20.0, np.random.default_rng(3), RATE), 2, 1).astype(np.float32)
+    spoken = np.repeat(speech_frames(low, RATE), 2)[:len(line)]
+    spoken = np.pad(spoken, (0, len(line) - len(spoken)))
+
+    def found(**options) -> float:
+        heard = np.zeros(len(line), bool)
+        for s in speech_stretches(line, **options):
+            heard[s.voiced_start:s.voiced_end] = True
+        return (heard & spoken).sum() / spoken.sum()
+
+    assert found(floor_margin_db=0.0) < 0.8
+    assert found(floor_margin_db=WhisperSettings().vad_floor_margin_db) > 0.95

@@ -8,7 +8,7 @@ import pytest
 
 from callaudio import needs_tools, speak
 from callreview.transcribe.audio import SAMPLE_RATE
-from callreview.transcribe.vad import detect_speech, speech_stretches
+from callreview.transcribe.vad import detect_speech, loud_frames, speech_stretches
 
 
 def _faster_whisper_spans(samples, threshold, min_silence_s, padding_s):
@@ -81,15 +81,55 @@ def test_digital_silence_is_no_speech():
     assert detect_speech(np.zeros(0, np.float32)) == []
 
 
-def test_a_ten_minute_window_is_scored_in_bounded_memory():
+def _tones(seconds: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Steady sounds a line carries besides voices, each with faint hiss: a hold beep (one second on, one
+    off), a dial tone (350 + 440 Hz), a DTMF digit held, and a two-note hold melody."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    sounds = {"beep": 0.4 * np.sin(2 * np.pi * 440 * t) * ((t % 2) < 1),
+              "dial tone": 0.2 * (np.sin(2 * np.pi * 350 * t) + np.sin(2 * np.pi * 440 * t)),
+              "dtmf": 0.2 * (np.sin(2 * np.pi * 697 * t) + np.sin(2 * np.pi * 1209 * t)),
+              "melody": 0.3 * np.sin(2 * np.pi * np.where((t % 0.5) < 0.25, 440, 523) * t) * ((t % 4) < 3)}
+    return {name: (x + rng.normal(0, 0.003, len(t))).astype(np.float32) for name, x in sounds.items()}
+
+
+def test_steady_tones_are_not_speech_however_loud():
+    for name, samples in _tones(20, np.random.default_rng(1)).items():
+        assert not loud_frames(samples, 10.0).any(), name
+        assert detect_speech(samples, floor_margin_db=10.0) == [], name
+
+
+@needs_tools
+def test_line_noise_is_the_floor_and_a_voice_above_it_is_loud(speech16k):
+    rng = np.random.default_rng(2)
+    noise = (rng.standard_normal(SAMPLE_RATE * 6) * 0.01).astype(np.float32)
+    assert not loud_frames(noise, 10.0).any()
+    at = SAMPLE_RATE * 2
+    call = noise.copy()
+    call[at:at + len(speech16k)] += speech16k[:len(call) - at]
+    loud = loud_frames(call, 10.0)
+    first, last = np.flatnonzero(loud)[[0, -1]]
+    # the loud frames lie over the speech, and the noise on either side is not loud
+    assert at // 512 - 1 <= first and last * 512 <= at + len(speech16k)
+    assert loud.sum() * 512 > 0.5 * min(len(speech16k), len(call) - at)
+    # 60 dB of margin is more than this voice stands above the noise
+    assert not loud_frames(call, 60.0).any()
+
+
+@pytest.mark.parametrize("floor_margin_db", [0.0, 10.0])
+def test_a_ten_minute_window_is_scored_in_bounded_memory(floor_margin_db):
     # faster-whisper scores 320 s of frames per model call after copying the whole window twice (over
     # 80 MB of arrays for a 600 s window); a long recording is scored window after window, so this bounds
-    # the memory of a call of any length.
-    samples = (np.random.default_rng(0).standard_normal(SAMPLE_RATE * 600) * 0.1).astype(np.float32)
+    # the memory of a call of any length. The noise's level steps every second, so that the loudness check
+    # has loud stretches to judge.
+    rng = np.random.default_rng(0)
+    level = np.repeat(rng.choice([0.01, 0.3], 600), SAMPLE_RATE)
+    samples = (rng.standard_normal(SAMPLE_RATE * 600) * level).astype(np.float32)
     detect_speech(samples[:SAMPLE_RATE])  # load the model before measuring
+    if floor_margin_db:
+        assert loud_frames(samples, floor_margin_db).mean() > 0.3
     tracemalloc.start()
     try:
-        detect_speech(samples)
+        detect_speech(samples, floor_margin_db=floor_margin_db)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
