@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "data"
 WRITERS = ("radio", "esl", "asr", "shift", "formal", "relay", "oldhands", "novices", "crosstalk", "pretext", "crowded",
-           "phoneline", "pushback", "bilingual", "verbatim", "danger", "hedged", "nightshift", "ramble")
+           "phoneline", "pushback", "bilingual", "verbatim", "danger", "hedged", "nightshift", "ramble", "paperwork",
+           "folksy")
 # The sections whose items may carry `written_for` (top level, or one level down).
 _SECTIONS = (("mentions",), ("exclusions",), ("doubts",), ("qualifiers", "triggers"), ("qualifiers", "pseudo"),
              ("warrant_resolution", "inactive_also"), ("nearness", "missed", "not_if"))

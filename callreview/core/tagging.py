@@ -4,7 +4,8 @@ For each segment that is not flagged as suspect, in this order:
 1. run every mention rule of the rules file; each match is a candidate with its span and rule id;
 2. drop candidates inside an exclusion ("where's your emergency?") and, for status-sensitive rules, near
    immigration-status words (illegal entry, re-entry and overstays are never a `crime`);
-3. where candidates of one family overlap keep one (an I-200 over "warrant", the longer span otherwise);
+3. where candidates of one family overlap keep one (an I-200 over "warrant", a firm reading over a weak one,
+   the longer span otherwise);
 4. qualify each one by trigger scope (review/qualifiers.py), and mark policy lists ("a criminal warrant,
    a crime, or an emergency") as the officer restating policy;
 Then, over the whole call, carry an old charge to later mentions of it in the same words, make a crime named
@@ -194,9 +195,10 @@ def _near_status_words(text: str, start: int, end: int, previous: list[str], rul
 
 
 def _drop_overlaps(found: list[_Candidate]) -> list[_Candidate]:
-    """Keep one candidate per family where spans overlap: fixed qualifiers, then rank, then length."""
+    """Keep one candidate per family where spans overlap: fixed qualifiers, then rank, then a firm reading
+    over a weak one (in "a felony warrant signed by a judge" the felony decides, not the judge), then length."""
     def key(c: _Candidate):
-        return (c.fixed is None, _RANK.get(c.kind, 0), -(c.end - c.start), c.start)
+        return (c.fixed is None, _RANK.get(c.kind, 0), c.weak is not None, -(c.end - c.start), c.start)
 
     kept: list[_Candidate] = []
     for c in sorted(found, key=key):

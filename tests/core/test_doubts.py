@@ -69,6 +69,20 @@ def test_a_weak_counted_basis_is_a_doubt_only_when_nothing_firm_counts_its_kind(
     assert assess_call(log, firm_too, "en", RULES).verdict.verdict == "consistent"
 
 
+def test_a_warrant_known_only_by_a_judges_signature_sends_a_dispatch_on_it_to_review():
+    # an immigration judge signs removal orders too: the signature alone does not make a warrant criminal
+    signed = ("ice", "He has a warrant signed by a judge, we just need a hand picking him up.")
+    result = assess_call(DISPATCHED, call(signed), "en", RULES)
+    assert result.verdict.reasons == ("uncertain_evidence",)
+    assert [(d.kind, d.reading, d.text) for d in result.doubts] == [
+        ("criminal_warrant", "may_not_count", "warrant signed by a judge")]
+    assert "immigration judges" in describe_doubt(result.doubts[0].to_dict())
+    # the court or the crime said as well makes it firm
+    for firm in ("He has a felony warrant signed by a judge, burglary.",
+                 "He has a warrant signed by a judge out of circuit court."):
+        assert assess_call(DISPATCHED, call(("ice", firm)), "en", RULES).verdict.verdict == "consistent", firm
+
+
 def test_an_excluded_phrase_is_no_doubt_either():
     segs = call(("dispatcher", "Metro police, where's your emergency?"), ("ice", "No emergency, an I-200 arrest."))
     assert [d for d in find_doubts(segs, tag_transcript(segs, RULES), RULES) if d.kind == "emergency"] == []
