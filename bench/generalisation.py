@@ -67,6 +67,19 @@ def figures(report: dict) -> dict:
                        if w["expected"]["verdict"] == "mismatch" and w["got"]["verdict"] == "consistent"]}
 
 
+# Where the packaged rules file lies, newest layout first (it moved when callreview became one package).
+RULES_PATHS = ("callreview/core/rules/default.yaml", "review/rules/default.yaml")
+
+
+def baseline_rules(rev: str) -> str:
+    """The packaged rules file's text at git revision `rev`, wherever that revision keeps it."""
+    for path in RULES_PATHS:
+        shown = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            return shown.stdout
+    raise SystemExit(f"{rev}: no rules file at {' or '.join(RULES_PATHS)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # ramble is kept aside for the last check of issue 16: scored only when asked for by name
@@ -81,8 +94,7 @@ def main() -> None:
     from callreview.core.rules import compile_rules
 
     data = yaml.safe_load(a.rules.read_text(encoding="utf-8"))
-    baseline_text = subprocess.run(["git", "-C", str(ROOT), "show", f"{a.baseline_rev}:review/rules/default.yaml"],
-                                   capture_output=True, text=True, check=True).stdout
+    baseline_text = baseline_rules(a.baseline_rev)
     variants = {"baseline": lambda w: compile_rules(yaml.safe_load(baseline_text), f"{a.baseline_rev}:default.yaml"),
                 "shipped": lambda w: compile_rules(data, str(a.rules)),
                 "left out": lambda w: compile_rules(rules_without(data, w), f"{a.rules} without {w}")}

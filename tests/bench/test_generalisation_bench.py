@@ -1,6 +1,7 @@
 """bench/generalisation.py: leaving a writer out removes exactly what was written for that writer."""
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from bench.generalisation import rules_without
@@ -50,3 +51,12 @@ def test_a_nearness_guard_leaves_with_the_writer_it_was_written_for():
     data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
     assert compile_rules(data, "shipped").nearness.missed_not_if
     assert compile_rules(rules_without(data, "pushback"), "without pushback").nearness.missed_not_if == ()
+
+
+def test_the_baseline_rules_are_found_where_the_revision_keeps_them():
+    from bench.generalisation import baseline_rules
+
+    # HEAD keeps them in callreview/core/rules (revisions before the move kept them in review/rules)
+    assert "version" in yaml.safe_load(baseline_rules("HEAD"))
+    with pytest.raises(SystemExit, match="no-such-rev: no rules file"):
+        baseline_rules("no-such-rev")
