@@ -108,10 +108,7 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
     before = np.zeros(_CONTEXT, dtype=np.float32)
     for first in range(0, n_frames, _BATCH_FRAMES):
         count = min(_BATCH_FRAMES, n_frames - first)
-        frames = np.zeros(count * _FRAME, dtype=np.float32)
-        chunk = samples[first * _FRAME:(first + count) * _FRAME]
-        frames[:len(chunk)] = chunk
-        frames = frames.reshape(count, _FRAME)
+        frames = _frames(samples, first, count)
         if first + count == n_frames:
             frames[-1, -_CONTEXT:] = 0
         rows = np.empty((count, _CONTEXT + _FRAME), dtype=np.float32)
@@ -143,7 +140,7 @@ def loud_frames(samples: np.ndarray, margin_db: float) -> np.ndarray:
     loud_out = np.zeros(n_frames, dtype=np.float32)
     if len(live) == 0:
         return loud_out
-    floor = max(float(np.percentile(live, _FLOOR_QUANTILE)), _DIGITAL_SILENCE ** 2)
+    floor = float(np.percentile(live, _FLOOR_QUANTILE))
     loud = power > floor * 10 ** (margin_db / 10)
     for start, end in _joined_runs(loud):
         if end - start >= _MIN_LOUD_FRAMES and _spectrum_changes(samples, start, end):
